@@ -1,0 +1,36 @@
+/** The `spot-manager` command. */
+import { Command, CommanderError } from "commander";
+import { registerKubeLocal } from "./commands/kube-local";
+import { NotAvailableError, registerPending } from "./commands/pending";
+import { UsageError } from "./options";
+
+export function buildProgram(): Command {
+  const program = new Command("spot-manager")
+    .description("Serverless spot and scaling manager for Amazon EKS: local simulation, drills, drains and benchmarks")
+    .showHelpAfterError()
+    .exitOverride();
+  registerKubeLocal(program);
+  registerPending(program, new Set(program.commands.map((c) => c.name())));
+  return program;
+}
+
+/** Runs the command line and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof NotAvailableError) {
+      console.error(`spot-manager: ${error.message}`);
+      return 3;
+    }
+    if (error instanceof UsageError) {
+      console.error(`spot-manager: ${error.message}`);
+      return 2;
+    }
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    return 1;
+  }
+}

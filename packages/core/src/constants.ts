@@ -1,0 +1,93 @@
+/** Every taint, label, annotation, event reason and metric name the product uses, named once. */
+
+export const PRODUCT = "spot-manager";
+
+export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+
+/** Taint keys per style: our own, or aws-node-termination-handler's so existing tolerations keep working. */
+export const TAINT_KEYS = {
+  "spot-manager": {
+    spotInterruption: "spot-manager/spot-itn",
+    rebalance: "spot-manager/rebalance",
+    asgTermination: "spot-manager/asg-termination",
+    scheduledMaintenance: "spot-manager/scheduled-maintenance",
+    instanceStopping: "spot-manager/instance-stopping",
+  },
+  nth: {
+    spotInterruption: "aws-node-termination-handler/spot-itn",
+    rebalance: "aws-node-termination-handler/rebalance-recommendation",
+    asgTermination: "aws-node-termination-handler/asg-lifecycle-termination",
+    scheduledMaintenance: "aws-node-termination-handler/scheduled-maintenance",
+    instanceStopping: "aws-node-termination-handler/spot-itn",
+  },
+} as const;
+
+export type TaintStyle = keyof typeof TAINT_KEYS;
+export type TaintPurpose = keyof (typeof TAINT_KEYS)["spot-manager"];
+
+/** Set by the node lifecycle controller's out-of-service flow; lets stateful pods move after shutdown. */
+export const OUT_OF_SERVICE_TAINT = { key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" as const };
+
+/** The taint spot nodes carry from launch (PreferNoSchedule): workloads must opt in to spot. */
+export const SPOT_NODE_TAINT = { key: "spot-manager/lifecycle", value: "spot", effect: "PreferNoSchedule" as const };
+
+export const LABELS = {
+  hostname: "kubernetes.io/hostname",
+  lifecycle: "spot-manager/lifecycle",
+  capacityType: "eks.amazonaws.com/capacityType",
+  nodegroup: "eks.amazonaws.com/nodegroup",
+  zone: "topology.kubernetes.io/zone",
+  instanceType: "node.kubernetes.io/instance-type",
+} as const;
+
+export const ANNOTATIONS = {
+  mirrorPod: "kubernetes.io/config.mirror",
+  /** Pods carrying this annotation "true" are left alone by a drain. */
+  skipDrain: "spot-manager/skip-drain",
+  /** Records on the node what is under way, for operators and for resumed runs. */
+  action: "spot-manager/action",
+} as const;
+
+/** EC2 tags that tie an instance to a cluster (EKS managed node groups and self-managed nodes). */
+export const CLUSTER_TAGS = {
+  eksClusterName: "eks:cluster-name",
+  kubernetesClusterPrefix: "kubernetes.io/cluster/",
+  awsEksClusterPrefix: "aws:eks:cluster-name",
+} as const;
+
+/** Reasons of the Kubernetes Events written on nodes and pods. */
+export const EVENT_REASONS = {
+  spotInterruption: "SpotInterruption",
+  rebalanceRecommendation: "RebalanceRecommendation",
+  asgTermination: "ASGLifecycleTermination",
+  asgLaunch: "ASGLifecycleLaunch",
+  instanceStopping: "InstanceStopping",
+  instanceTerminated: "InstanceTerminated",
+  scheduledMaintenance: "ScheduledMaintenance",
+  cordoned: "Cordoned",
+  taintRemoved: "TaintRemoved",
+  drainStarted: "DrainStarted",
+  drainSucceeded: "DrainSucceeded",
+  drainIncomplete: "DrainIncomplete",
+  deadlineMissed: "DeadlineMissed",
+  evicted: "Evicted",
+  forceDeleted: "ForceDeleted",
+  evictionBlocked: "EvictionBlocked",
+  outOfService: "OutOfService",
+} as const;
+
+export const METRICS = {
+  eventsReceived: "EventsReceived",
+  eventsIgnored: "EventsIgnored",
+  nodesCordoned: "NodesCordoned",
+  podsEvicted: "PodsEvicted",
+  podsForceDeleted: "PodsForceDeleted",
+  evictionsBlockedByPdb: "EvictionsBlockedByPdb",
+  drainSeconds: "DrainSeconds",
+  secondsLeftAtFinish: "SecondsLeftAtFinish",
+  deadlineMisses: "DeadlineMisses",
+  lifecycleActionsCompleted: "LifecycleActionsCompleted",
+  recordsRetried: "RecordsRetried",
+} as const;
+
+export const METRICS_NAMESPACE = "SpotManager";

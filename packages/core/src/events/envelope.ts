@@ -1,0 +1,50 @@
+/** The EventBridge envelope, and how zod's complaints become one clear message naming the fields. */
+import { z } from "zod";
+import { MalformedEventError } from "../errors";
+
+export const INSTANCE_ID = z.string().regex(/^i-[0-9a-f]{8,17}$/, "must be an EC2 instance id (i- followed by 8 or 17 hex digits)");
+
+/** ISO 8601 UTC with or without milliseconds, as EventBridge writes `time`. */
+export const ISO_TIME = z.iso.datetime({ offset: true });
+
+export const envelopeSchema = z.object({
+  version: z.string().optional(),
+  id: z.string().min(1),
+  "detail-type": z.string().min(1),
+  source: z.string().min(1),
+  account: z.string().default(""),
+  time: ISO_TIME,
+  region: z.string().default(""),
+  resources: z.array(z.string()).default([]),
+  detail: z.unknown(),
+});
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+function describeIssues(error: z.ZodError, prefix: string): string {
+  return error.issues
+    .map((issue) => {
+      const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)].join(".") || "(root)";
+      const got = "input" in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)?.slice(0, 80)})` : "";
+      return `${path}: ${issue.message}${got}`;
+    })
+    .join("; ");
+}
+
+/** Parses with a schema or throws MalformedEventError naming the field, the rule and the value. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string, prefix = ""): z.output<T> {
+  const result = schema.safeParse(value, { reportInput: true });
+  if (!result.success) throw new MalformedEventError(`${what}: ${describeIssues(result.error, prefix)}`, { cause: result.error });
+  return result.data;
+}
+
+export function envelopeBase(envelope: Envelope) {
+  return {
+    eventId: envelope.id,
+    time: new Date(envelope.time),
+    region: envelope.region,
+    account: envelope.account,
+    source: envelope.source,
+    detailType: envelope["detail-type"],
+  };
+}

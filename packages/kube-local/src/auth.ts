@@ -1,0 +1,76 @@
+/**
+ * Bearer-token authentication and an RBAC-like authorizer: a token may carry rules
+ * (verbs x resources, optionally API groups, namespaces and names); without rules it may do anything.
+ */
+import { apiErrors } from "./errors";
+
+export interface AccessRule {
+  verbs: readonly string[];
+  /** `pods`, `pods/eviction`, `*`; matched like RBAC resources with subresources. */
+  resources: readonly string[];
+  apiGroups?: readonly string[];
+  namespaces?: readonly string[];
+  resourceNames?: readonly string[];
+}
+
+export interface Identity {
+  user: string;
+  groups?: readonly string[];
+  /** Absent: unrestricted (cluster-admin). Present: only what a rule allows. */
+  rules?: readonly AccessRule[];
+}
+
+export interface AccessRequest {
+  verb: string;
+  group: string;
+  resource: string;
+  subresource?: string | undefined;
+  namespace?: string | undefined;
+  name?: string | undefined;
+}
+
+const matchesList = (list: readonly string[] | undefined, value: string) => list === undefined || list.includes("*") || list.includes(value);
+
+export function allows(identity: Identity, request: AccessRequest): boolean {
+  if (!identity.rules) return true;
+  const resource = request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
+  return identity.rules.some(
+    (rule) =>
+      matchesList(rule.verbs, request.verb) &&
+      matchesList(rule.apiGroups ?? [""], request.group) &&
+      (rule.resources.includes("*") || rule.resources.includes(resource) || (request.subresource !== undefined && rule.resources.includes(`${request.resource}/*`))) &&
+      (rule.namespaces === undefined || request.namespace === undefined || rule.namespaces.includes(request.namespace)) &&
+      (rule.resourceNames === undefined || (request.name !== undefined && rule.resourceNames.includes(request.name))),
+  );
+}
+
+/** The 403 kube-apiserver's RBAC authorizer answers, word for word. */
+export function forbiddenError(identity: Identity, request: AccessRequest) {
+  const resource = request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
+  const subject = request.name ? `${request.resource}${request.group ? `.${request.group}` : ""} "${request.name}"` : `${request.resource}${request.group ? `.${request.group}` : ""}`;
+  const where = request.namespace ? `in the namespace "${request.namespace}"` : "at the cluster scope";
+  return apiErrors.forbidden(
+    `${subject} is forbidden: User "${identity.user}" cannot ${request.verb} resource "${resource}" in API group "${request.group}" ${where}`,
+    { ...(request.name ? { name: request.name } : {}), ...(request.group ? { group: request.group } : {}), kind: request.resource },
+  );
+}
+
+export class Authenticator {
+  private readonly tokens = new Map<string, Identity>();
+
+  add(token: string, identity: Identity): void {
+    this.tokens.set(token, identity);
+  }
+
+  remove(token: string): void {
+    this.tokens.delete(token);
+  }
+
+  /** The identity behind `Authorization: Bearer <token>`; 401 otherwise. */
+  authenticate(header: string | undefined): Identity {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+    const identity = match?.[1] ? this.tokens.get(match[1]) : undefined;
+    if (!identity) throw apiErrors.unauthorized();
+    return identity;
+  }
+}

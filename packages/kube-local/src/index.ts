@@ -1,0 +1,24 @@
+export { startKubeLocal, KubeLocal, type KubeLocalOptions, type Kubeconfig } from "./kube-local";
+export type { Identity, AccessRule } from "./auth";
+export type { FaultRule, FaultEffect, FaultMatch } from "./faults";
+export type { SimulationOptions } from "./sim/simulation";
+export type { RequestRecord, RequestStats } from "./server";
+export type { KubeObject, Wire } from "./wire";
+export {
+  demoCluster,
+  emptySeed,
+  nodeFixture,
+  deploymentFixture,
+  daemonSetFixture,
+  barePodFixture,
+  mirrorPodFixture,
+  DEMO_INTERRUPTED_INSTANCE,
+  DEMO_INTERRUPTED_NODE,
+  LIFECYCLE_LABEL,
+  SPOT_TAINT_KEY,
+  type ClusterSeed,
+  type NodeFixture,
+  type WorkloadFixture,
+  type PodFixture,
+  type CapacityType,
+} from "./fixtures";

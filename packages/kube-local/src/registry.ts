@@ -1,0 +1,451 @@
+/**
+ * The API semantics between HTTP and the store: create, read, list, update, patch and delete with
+ * kube-apiserver's rules for names, namespaces, resourceVersion conflicts, the status subresource,
+ * generation, graceful deletion, finalizers and preconditions. Controllers use it too, so every
+ * write follows the same rules whoever makes it.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
+import { apiErrors, ApiError, type StatusCause } from "./errors";
+import { eventFromEventsV1, eventToEventsV1, validateEventsV1 } from "./event-versions";
+import { timestamp } from "./objects";
+import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PATCH_SCHEMAS, PatchError, type Json } from "./patch";
+import { computePdbStatus, type Pdb } from "./pdb";
+import { apiVersionOf, fieldValue, type ResourceType, RESOURCES } from "./resources";
+import {
+  matchesFieldRequirements,
+  matchesLabelRequirements,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorParseError,
+  type FieldRequirement,
+  type LabelRequirement,
+} from "./selectors";
+import type { ObjectStore } from "./store";
+import { strategyFor, type DeleteOptions } from "./strategies";
+import * as v from "./validation";
+import { clone, isRecord, type KubeObject, type ObjectMeta } from "./wire";
+
+export type PatchType = "json" | "merge" | "strategic";
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  subresource?: "status";
+}
+
+export interface ListOptions {
+  labelSelector?: string | undefined;
+  fieldSelector?: string | undefined;
+  limit?: number | undefined;
+  continueToken?: string | undefined;
+}
+
+export interface ListResult {
+  items: KubeObject[];
+  resourceVersion: string;
+  continueToken?: string;
+  remainingItemCount?: number;
+}
+
+export interface ObjectFilter {
+  labels: LabelRequirement[];
+  fields: FieldRequirement[];
+}
+
+export interface DeleteResult {
+  /** The object as it was removed, or as it now is while deletion is in progress. */
+  object: KubeObject;
+  /** True once the object is gone from storage. */
+  removed: boolean;
+}
+
+const NAMESPACE = RESOURCES.find((r) => r.plural === "namespaces" && r.group === "")!;
+
+export class Registry {
+  constructor(
+    readonly store: ObjectStore,
+    readonly now: () => Date = () => new Date(),
+  ) {}
+
+  /** The stored shape of an object as the given API version presents it. */
+  toExternal(resource: ResourceType, stored: KubeObject): KubeObject {
+    let out: KubeObject =
+      resource.group === "events.k8s.io" ? eventToEventsV1(stored) : { apiVersion: apiVersionOf(resource), kind: resource.kind, ...stored };
+    out.apiVersion = apiVersionOf(resource);
+    out.kind = resource.kind;
+    if (resource.plural === "poddisruptionbudgets") {
+      out = { ...out, status: computePdbStatus(this.store, stored as Pdb, this.now()) };
+    }
+    return out;
+  }
+
+  private toInternal(resource: ResourceType, external: KubeObject): KubeObject {
+    if (resource.group === "events.k8s.io") return eventFromEventsV1(external);
+    const internal = { ...external };
+    delete internal.apiVersion;
+    delete internal.kind;
+    return internal;
+  }
+
+  get(resource: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    return this.toExternal(resource, this.getStored(resource, namespace, name));
+  }
+
+  getStored(resource: ResourceType, namespace: string | undefined, name: string): KubeObject {
+    const found = this.store.get(resource.storage, scope(resource, namespace), name);
+    if (!found) throw apiErrors.notFound(resource.plural, resource.group, name);
+    return found;
+  }
+
+  /** Parses selectors once; 400 with the parser's message when they are malformed. */
+  parseFilter(resource: ResourceType, labelSelector?: string, fieldSelector?: string): ObjectFilter {
+    try {
+      const supported = new Set(["metadata.name", "metadata.namespace", ...resource.fieldLabels]);
+      return {
+        labels: parseLabelSelector(labelSelector ?? ""),
+        fields: parseFieldSelector(fieldSelector ?? "", supported, resource.plural),
+      };
+    } catch (error) {
+      if (error instanceof SelectorParseError) throw apiErrors.badRequest(error.message);
+      throw error;
+    }
+  }
+
+  matches(filter: ObjectFilter, stored: KubeObject): boolean {
+    return (
+      matchesLabelRequirements(filter.labels, stored.metadata.labels) &&
+      matchesFieldRequirements(filter.fields, (field) => fieldValue(stored, field))
+    );
+  }
+
+  list(resource: ResourceType, namespace: string | undefined, options: ListOptions = {}): ListResult {
+    const filter = this.parseFilter(resource, options.labelSelector, options.fieldSelector);
+    const resourceVersion = String(this.store.currentRevision());
+    const start = options.continueToken ? decodeContinue(options.continueToken) : undefined;
+    const all = this.store.list(resource.storage, {
+      namespace: scope(resource, namespace),
+      filter: (obj) => this.matches(filter, obj) && (start === undefined || keyOf(obj) > start.key),
+    });
+    const limit = options.limit && options.limit > 0 ? options.limit : undefined;
+    const page = limit !== undefined ? all.slice(0, limit) : all;
+    const result: ListResult = { items: page.map((o) => this.toExternal(resource, o)), resourceVersion: start?.rv ?? resourceVersion };
+    if (limit !== undefined && all.length > limit) {
+      const last = page[page.length - 1];
+      if (last) result.continueToken = encodeContinue({ rv: result.resourceVersion, key: keyOf(last) });
+      if (filter.labels.length === 0 && filter.fields.length === 0) result.remainingItemCount = all.length - limit;
+    }
+    return result;
+  }
+
+  create(resource: ResourceType, namespace: string | undefined, body: unknown, options: WriteOptions = {}): KubeObject {
+    const external = this.decodeBody(resource, body);
+    const strategy = strategyFor(resource.storage);
+    if (resource.group === "events.k8s.io") this.rejectInvalid(resource, external, validateEventsV1(external));
+    const obj = this.toInternal(resource, external);
+    obj.metadata = isRecord(obj.metadata) ? obj.metadata : {};
+    this.checkNamespace(resource, namespace, obj);
+    const meta = obj.metadata;
+    if (!meta.name) {
+      if (!meta.generateName) {
+        throw apiErrors.invalid(resource.kind, resource.group, "", [
+          { reason: "FieldValueRequired", message: "Required value: name or generateName is required", field: "metadata.name" },
+        ]);
+      }
+      meta.name = `${meta.generateName}${randomSuffix()}`;
+    }
+    const name = meta.name;
+    this.rejectInvalid(resource, obj, strategy.nameValidation === "label" ? v.dns1123Label("metadata.name", name) : v.dns1123Subdomain("metadata.name", name));
+    if (meta.resourceVersion) throw apiErrors.internal("resourceVersion should not be set on objects to be created");
+    if (resource.namespaced) this.requireActiveNamespace(meta.namespace ?? "");
+    if (this.store.peek(resource.storage, meta.namespace, name)) throw apiErrors.alreadyExists(resource.plural, resource.group, name);
+
+    strategy.prepareForCreate(obj);
+    this.rejectInvalid(resource, obj, strategy.validate(obj));
+    meta.uid = randomUUID();
+    meta.creationTimestamp = timestamp(this.now());
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    if (strategy.tracksGeneration) meta.generation = 1;
+    else delete meta.generation;
+    if (options.dryRun) return this.toExternal(resource, obj);
+    return this.toExternal(resource, this.store.put(resource.storage, obj));
+  }
+
+  update(resource: ResourceType, namespace: string | undefined, name: string, body: unknown, options: WriteOptions = {}): KubeObject {
+    const external = this.decodeBody(resource, body);
+    const old = this.getStored(resource, namespace, name);
+    const candidate = this.toInternal(resource, external);
+    candidate.metadata = isRecord(candidate.metadata) ? candidate.metadata : {};
+    if (candidate.metadata.name !== undefined && candidate.metadata.name !== name) {
+      throw apiErrors.badRequest(`the name of the object (${candidate.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    this.checkNamespace(resource, namespace, candidate);
+    return this.toExternal(resource, this.commitUpdate(resource, old, candidate, options));
+  }
+
+  patch(resource: ResourceType, namespace: string | undefined, name: string, type: PatchType, patchText: string, options: WriteOptions = {}): KubeObject {
+    const old = this.getStored(resource, namespace, name);
+    const current = this.toExternal(resource, old) as unknown as Json;
+    let patched: Json;
+    try {
+      if (type === "json") patched = applyJsonPatch(current, patchText);
+      else if (type === "merge") patched = applyMergePatch(current, patchText);
+      else {
+        const schema = PATCH_SCHEMAS[resource.kind];
+        if (!schema) throw apiErrors.unsupportedMediaType(`strategic merge patch is not supported for ${resource.kind}`);
+        patched = applyStrategicMergePatch(current, patchText, schema);
+      }
+    } catch (error) {
+      if (error instanceof PatchError) {
+        if (error.code === 400) throw apiErrors.badRequest(error.message);
+        if (error.code === 413) throw apiErrors.tooLarge(error.message);
+        if (error.code === 500) throw apiErrors.internal(error.message);
+        throw apiErrors.unprocessable(error.message);
+      }
+      throw error;
+    }
+    if (!isRecord(patched)) throw apiErrors.badRequest("the patch result is not a JSON object");
+    const candidate = this.toInternal(resource, patched as unknown as KubeObject);
+    candidate.metadata = isRecord(candidate.metadata) ? candidate.metadata : {};
+    if (candidate.metadata.name !== name) {
+      throw apiErrors.badRequest(`the name of the object (${String(candidate.metadata.name)}) does not match the name on the URL (${name})`);
+    }
+    this.checkNamespace(resource, namespace, candidate);
+    // a resourceVersion the patch did not set must not turn into a precondition
+    const patchedVersion = candidate.metadata.resourceVersion;
+    if (patchedVersion === old.metadata.resourceVersion) delete candidate.metadata.resourceVersion;
+    return this.toExternal(resource, this.commitUpdate(resource, old, candidate, options));
+  }
+
+  private commitUpdate(resource: ResourceType, old: KubeObject, candidate: KubeObject, options: WriteOptions): KubeObject {
+    const strategy = strategyFor(resource.storage);
+    const name = old.metadata.name ?? "";
+    const expected = candidate.metadata.resourceVersion;
+    if (expected !== undefined && expected !== "" && expected !== old.metadata.resourceVersion) {
+      throw apiErrors.conflict(resource.plural, resource.group, name, "the object has been modified; please apply your changes to the latest version and try again");
+    }
+    if (candidate.metadata.uid !== undefined && candidate.metadata.uid !== "" && candidate.metadata.uid !== old.metadata.uid) {
+      throw apiErrors.conflict(resource.plural, resource.group, name, `Precondition failed: UID in precondition: ${candidate.metadata.uid}, UID in object meta: ${old.metadata.uid}`);
+    }
+
+    let next: KubeObject;
+    if (options.subresource === "status") {
+      next = clone(old);
+      next["status"] = candidate["status"];
+    } else {
+      next = candidate;
+      if (strategy.hasStatus) {
+        if (old["status"] === undefined) delete next["status"];
+        else next["status"] = clone(old["status"]);
+      }
+    }
+    // server-owned metadata survives whatever the client sent
+    const meta = next.metadata;
+    meta.name = old.metadata.name;
+    meta.namespace = old.metadata.namespace;
+    if (meta.namespace === undefined) delete meta.namespace;
+    meta.uid = old.metadata.uid;
+    meta.creationTimestamp = old.metadata.creationTimestamp;
+    meta.resourceVersion = old.metadata.resourceVersion;
+    copyOrDelete(meta, old.metadata, "deletionTimestamp");
+    copyOrDelete(meta, old.metadata, "deletionGracePeriodSeconds");
+    copyOrDelete(meta, old.metadata, "generation");
+    if (old.metadata.deletionTimestamp) {
+      const added = (meta.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+      if (added.length > 0) this.rejectInvalid(resource, next, [v.forbidden("metadata.finalizers", `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`)]);
+    }
+    if (options.subresource !== "status") this.rejectInvalid(resource, next, strategy.validateUpdate(next, old));
+    if (strategy.tracksGeneration && !isDeepStrictEqual(specOf(next), specOf(old))) meta.generation = (old.metadata.generation ?? 1) + 1;
+
+    if (isDeepStrictEqual(next, old)) return old;
+    if (options.dryRun) return next;
+    if (old.metadata.deletionTimestamp && (meta.finalizers ?? []).length === 0 && (meta.deletionGracePeriodSeconds ?? 0) === 0) {
+      return this.store.remove(resource.storage, meta.namespace, name) ?? next;
+    }
+    return this.store.put(resource.storage, next);
+  }
+
+  /** DELETE with kube-apiserver's preconditions, graceful deletion and finalizers. */
+  delete(resource: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions = {}): DeleteResult {
+    const stored = this.getStored(resource, namespace, name);
+    const meta = stored.metadata;
+    const pre = options.preconditions;
+    if (pre?.uid && pre.uid !== meta.uid) {
+      throw apiErrors.conflict(resource.plural, resource.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`);
+    }
+    if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
+      throw apiErrors.conflict(
+        resource.plural,
+        resource.group,
+        name,
+        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
+      );
+    }
+    if (options.gracePeriodSeconds !== undefined && (!Number.isInteger(options.gracePeriodSeconds) || options.gracePeriodSeconds < 0)) {
+      // kube-apiserver treats a negative grace period as 1 second
+      options = { ...options, gracePeriodSeconds: options.gracePeriodSeconds < 0 ? 1 : Math.floor(options.gracePeriodSeconds) };
+    }
+    const strategy = strategyFor(resource.storage);
+    const grace = strategy.gracePeriod(stored, options);
+    const finalizers = [...(meta.finalizers ?? [])];
+    if (resource.plural === "namespaces") finalizers.push("kubernetes");
+
+    if (options.dryRun?.includes("All")) return { object: this.toExternal(resource, stored), removed: false };
+    if (options.propagationPolicy === "Orphan") this.orphanDependents(stored);
+
+    if (grace === 0 && finalizers.length === 0) {
+      const removed = this.store.remove(resource.storage, meta.namespace, name) ?? stored;
+      return { object: this.toExternal(resource, removed), removed: true };
+    }
+    const next = clone(stored);
+    const now = this.now();
+    const deadline = timestamp(new Date(now.getTime() + grace * 1000));
+    if (!next.metadata.deletionTimestamp) {
+      next.metadata.deletionTimestamp = deadline;
+      next.metadata.deletionGracePeriodSeconds = grace;
+    } else if (grace < (next.metadata.deletionGracePeriodSeconds ?? 0)) {
+      // a shorter grace period may cut an ongoing graceful deletion short, never a longer one
+      next.metadata.deletionTimestamp = deadline;
+      next.metadata.deletionGracePeriodSeconds = grace;
+    }
+    if (resource.plural === "namespaces") next["status"] = { ...(isRecord(next["status"]) ? next["status"] : {}), phase: "Terminating" };
+    if (isDeepStrictEqual(next, stored)) return { object: this.toExternal(resource, stored), removed: false };
+    return { object: this.toExternal(resource, this.store.put(resource.storage, next)), removed: false };
+  }
+
+  /** Removes an object whose graceful deletion has run its course (the kubelet's final delete). */
+  finishDeletion(resource: ResourceType, namespace: string | undefined, name: string, uid: string): boolean {
+    const stored = this.store.peek(resource.storage, scope(resource, namespace), name);
+    if (!stored || stored.metadata.uid !== uid || !stored.metadata.deletionTimestamp) return false;
+    if ((stored.metadata.finalizers ?? []).length > 0) {
+      const next = clone(stored);
+      next.metadata.deletionGracePeriodSeconds = 0;
+      this.store.put(resource.storage, next);
+      return false;
+    }
+    this.store.remove(resource.storage, stored.metadata.namespace, name);
+    return true;
+  }
+
+  deleteCollection(resource: ResourceType, namespace: string | undefined, listOptions: ListOptions, options: DeleteOptions): KubeObject[] {
+    const { items } = this.list(resource, namespace, { labelSelector: listOptions.labelSelector, fieldSelector: listOptions.fieldSelector });
+    return items.map((item) => this.delete(resource, item.metadata.namespace, item.metadata.name ?? "", options).object);
+  }
+
+  /** Assigns a pod to a node, as the binding subresource does for the scheduler. */
+  bind(namespace: string, podName: string, nodeName: string): KubeObject {
+    const pods = RESOURCES.find((r) => r.plural === "pods")!;
+    const stored = this.getStored(pods, namespace, podName);
+    const spec = isRecord(stored["spec"]) ? stored["spec"] : {};
+    if (spec["nodeName"]) throw apiErrors.conflict("pods", "", podName, `pod ${podName} is already assigned to node "${String(spec["nodeName"])}"`);
+    if (stored.metadata.deletionTimestamp) throw apiErrors.conflict("pods", "", podName, "pod is being deleted, cannot be assigned to a host");
+    const next = clone(stored);
+    next["spec"] = { ...spec, nodeName };
+    const status = isRecord(next["status"]) ? next["status"] : {};
+    const conditions = (Array.isArray(status["conditions"]) ? status["conditions"] : []).filter((c) => !(isRecord(c) && c["type"] === "PodScheduled"));
+    conditions.push({ type: "PodScheduled", status: "True", lastProbeTime: null, lastTransitionTime: timestamp(this.now()) });
+    next["status"] = { ...status, conditions };
+    return this.store.put(pods.storage, next);
+  }
+
+  private orphanDependents(owner: KubeObject): void {
+    const uid = owner.metadata.uid;
+    for (const resource of RESOURCES) {
+      if (resource.group === "events.k8s.io") continue;
+      for (const dependent of this.store.peekAll(resource.storage)) {
+        const refs = dependent.metadata.ownerReferences ?? [];
+        if (!refs.some((r) => r.uid === uid)) continue;
+        const next = clone(dependent);
+        next.metadata.ownerReferences = refs.filter((r) => r.uid !== uid);
+        if (next.metadata.ownerReferences.length === 0) delete next.metadata.ownerReferences;
+        this.store.put(resource.storage, next);
+      }
+    }
+  }
+
+  private decodeBody(resource: ResourceType, body: unknown): KubeObject {
+    if (!isRecord(body)) throw apiErrors.badRequest(`Object '${resource.kind}' is missing in '${JSON.stringify(body)}'`);
+    const apiVersion = body["apiVersion"];
+    const kind = body["kind"];
+    const expected = apiVersionOf(resource);
+    if (kind !== undefined && kind !== resource.kind) {
+      throw apiErrors.badRequest(`${String(kind)} in version "${String(apiVersion ?? expected)}" cannot be handled as a ${resource.kind}: no kind "${String(kind)}" is registered for version "${expected}"`);
+    }
+    if (apiVersion !== undefined && apiVersion !== expected) {
+      throw apiErrors.badRequest(`the API version in the data (${String(apiVersion)}) does not match the expected API version (${expected})`);
+    }
+    return clone(body) as KubeObject;
+  }
+
+  private checkNamespace(resource: ResourceType, namespace: string | undefined, obj: KubeObject): void {
+    if (!resource.namespaced) {
+      delete obj.metadata.namespace;
+      return;
+    }
+    const given = obj.metadata.namespace;
+    if (given && namespace && given !== namespace) {
+      throw apiErrors.badRequest("the namespace of the provided object does not match the namespace sent on the request");
+    }
+    obj.metadata.namespace = given || namespace;
+    if (!obj.metadata.namespace) throw apiErrors.badRequest("the server could not find the requested resource: a namespace is required");
+  }
+
+  private requireActiveNamespace(namespace: string): void {
+    const ns = this.store.peek(NAMESPACE.storage, undefined, namespace);
+    if (!ns) throw apiErrors.notFound("namespaces", "", namespace);
+    if (ns.metadata.deletionTimestamp) {
+      throw apiErrors.forbidden(`unable to create new content in namespace ${namespace} because it is being terminated`, {
+        name: namespace,
+        kind: "namespaces",
+        causes: [{ reason: "NamespaceTerminating", message: `namespace ${namespace} is being terminated`, field: "metadata.namespace" }],
+      });
+    }
+  }
+
+  private rejectInvalid(resource: ResourceType, obj: KubeObject, causes: StatusCause[]): void {
+    if (causes.length > 0) throw apiErrors.invalid(resource.kind, resource.group, obj.metadata?.name ?? "", causes);
+  }
+}
+
+function scope(resource: ResourceType, namespace: string | undefined): string | undefined {
+  return resource.namespaced ? namespace : undefined;
+}
+
+function keyOf(obj: KubeObject): string {
+  return `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+}
+
+function specOf(obj: KubeObject): unknown {
+  const { metadata: _m, status: _s, ...rest } = obj;
+  return rest;
+}
+
+function copyOrDelete(target: ObjectMeta, source: ObjectMeta, key: "deletionTimestamp" | "deletionGracePeriodSeconds" | "generation"): void {
+  const value = source[key];
+  if (value === undefined) delete target[key];
+  else (target as Record<string, unknown>)[key] = value;
+}
+
+const SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+
+/** Five characters from the alphabet apiserver's name generator uses (no vowels, no look-alikes). */
+export function randomSuffix(length = 5): string {
+  const bytes = randomBytes(length);
+  let out = "";
+  for (const byte of bytes) out += SUFFIX_ALPHABET[byte % SUFFIX_ALPHABET.length];
+  return out;
+}
+
+function encodeContinue(token: { rv: string; key: string }): string {
+  return Buffer.from(JSON.stringify({ v: "meta.k8s.io/v1", rv: token.rv, start: token.key })).toString("base64url");
+}
+
+function decodeContinue(token: string): { rv: string; key: string } {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, "base64url").toString("utf8"));
+    if (isRecord(parsed) && typeof parsed["rv"] === "string" && typeof parsed["start"] === "string") return { rv: parsed["rv"], key: parsed["start"] };
+  } catch {
+    // fall through to the error kube-apiserver gives for an undecodable token
+  }
+  throw new ApiError(apiErrors.badRequest("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)").status);
+}

@@ -1,0 +1,457 @@
+/**
+ * The HTTP front of kube-local: authentication, authorization, fault injection, routing onto the
+ * registry, content negotiation (JSON, Table, PartialObjectMetadata) and watch streams.
+ */
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
+import { createServer as createTlsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { allows, type Authenticator, forbiddenError } from "./auth";
+import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from "./discovery";
+import { ApiError, apiErrors, statusBody, successStatus, type Status } from "./errors";
+import { evictPod } from "./eviction";
+import type { FaultInjector } from "./faults";
+import type { ListOptions, PatchType, Registry } from "./registry";
+import { apiVersionOf, type ResourceType, type Verb } from "./resources";
+import { routeOf, verbOf, type Route } from "./routes";
+import type { StoredChange } from "./store";
+import type { DeleteOptions } from "./strategies";
+import { toTable, type IncludeObject } from "./tables";
+import { isRecord, type KubeObject } from "./wire";
+
+export interface RequestRecord {
+  method: string;
+  path: string;
+  verb?: string | undefined;
+  resource?: string | undefined;
+  status: number;
+  ms: number;
+}
+
+/** Request counters, for assertions and for benchmarks (API calls per node). */
+export class RequestStats {
+  total = 0;
+  readonly byRoute = new Map<string, number>();
+  readonly log: RequestRecord[] = [];
+  constructor(private readonly logLimit = 10_000) {}
+
+  record(entry: RequestRecord): void {
+    this.total += 1;
+    const key = `${entry.verb ?? entry.method} ${entry.resource ?? entry.path}`;
+    this.byRoute.set(key, (this.byRoute.get(key) ?? 0) + 1);
+    this.log.push(entry);
+    if (this.log.length > this.logLimit) this.log.shift();
+  }
+
+  count(verb: string, resource: string): number {
+    return this.byRoute.get(`${verb} ${resource}`) ?? 0;
+  }
+
+  reset(): void {
+    this.total = 0;
+    this.byRoute.clear();
+    this.log.length = 0;
+  }
+}
+
+export interface ServerDeps {
+  registry: Registry;
+  auth: Authenticator;
+  faults: FaultInjector;
+  stats: RequestStats;
+  latencyMs: () => number;
+}
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+const PATCH_TYPES: Record<string, PatchType> = {
+  "application/json-patch+json": "json",
+  "application/merge-patch+json": "merge",
+  "application/strategic-merge-patch+json": "strategic",
+};
+const PATCH_MEDIA_TYPES =
+  "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json, application/apply-patch+cbor";
+
+type ResourceRoute = Extract<Route, { kind: "resource" }>;
+
+export function createApiServer(deps: ServerDeps, tls?: { certPem: string; keyPem: string }): Server {
+  const listener: RequestListener = (req, res) => {
+    const started = performance.now();
+    const url = new URL(req.url ?? "/", "http://kube-local");
+    const route = routeOf(url.pathname);
+    const facts = {
+      method: req.method ?? "GET",
+      path: `${url.pathname}${url.search}`,
+      verb: route.kind === "resource" ? verbOf(req.method ?? "GET", route, isTrue(url.searchParams.get("watch"))) : undefined,
+      resource: route.kind === "resource" ? route.resource.plural : undefined,
+      subresource: route.kind === "resource" ? route.subresource : undefined,
+    };
+    res.on("finish", () => {
+      deps.stats.record({
+        method: facts.method,
+        path: facts.path,
+        verb: facts.verb,
+        resource: facts.subresource ? `${facts.resource}/${facts.subresource}` : facts.resource,
+        status: res.statusCode,
+        ms: performance.now() - started,
+      });
+    });
+    handle(deps, req, res, url, route, facts).catch((error: unknown) => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const apiError = error instanceof ApiError ? error : apiErrors.internal(error instanceof Error ? error.message : String(error));
+      sendStatus(res, apiError.status, apiError.headers);
+    });
+  };
+  const server = tls ? createTlsServer({ cert: tls.certPem, key: tls.keyPem }, listener) : createServer(listener);
+  server.keepAliveTimeout = 60_000;
+  return server;
+}
+
+async function handle(
+  deps: ServerDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+  route: Route,
+  facts: { method: string; path: string; verb?: Verb | undefined; resource?: string | undefined; subresource?: string | undefined },
+): Promise<void> {
+  const latency = deps.latencyMs();
+  if (latency > 0) await sleep(latency);
+  if (route.kind === "public") {
+    if (route.document === "version") return sendJson(res, 200, versionInfo());
+    res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end("ok");
+    return;
+  }
+  const identity = deps.auth.authenticate(req.headers.authorization);
+  for (const effect of deps.faults.take(facts)) {
+    if (effect.kind === "latency") await sleep(effect.ms);
+    else if (effect.kind === "drop") {
+      req.socket.destroy();
+      return;
+    } else {
+      const reason = effect.code === 429 ? "TooManyRequests" : effect.code === 503 ? "ServiceUnavailable" : "InternalError";
+      const retry = effect.retryAfterSeconds;
+      const body = statusBody(effect.code, reason, effect.message ?? `injected fault: ${effect.code}`, retry ? { retryAfterSeconds: retry } : undefined);
+      return sendStatus(res, body, retry ? { "Retry-After": String(retry) } : {});
+    }
+  }
+  if (route.kind === "unknown") throw apiErrors.noSuchRoute();
+  if (route.kind === "discovery") return sendDiscovery(res, req, route);
+
+  const verb = facts.verb;
+  if (!verb) throw apiErrors.methodNotAllowed();
+  const access = {
+    verb,
+    group: route.subresource === "eviction" ? "" : route.resource.group,
+    resource: route.resource.plural,
+    subresource: route.subresource,
+    namespace: route.namespace,
+    name: route.name,
+  };
+  if (!allows(identity, access)) throw forbiddenError(identity, access);
+  await serveResource(deps, req, res, url, route, verb);
+}
+
+function sendDiscovery(res: ServerResponse, req: IncomingMessage, route: Extract<Route, { kind: "discovery" }>): void {
+  const host = req.headers.host ?? "127.0.0.1";
+  let doc: Record<string, unknown> | undefined;
+  if (route.document === "api") doc = coreVersions(host);
+  else if (route.document === "apis") doc = apiGroupList();
+  else if (route.document === "group") doc = apiGroup(route.group);
+  else doc = apiResourceList(route.group, route.version ?? "");
+  if (!doc) throw apiErrors.noSuchRoute();
+  sendJson(res, 200, doc);
+}
+
+async function serveResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, verb: Verb): Promise<void> {
+  const { registry } = deps;
+  const { resource, namespace, name, subresource } = route;
+  const query = url.searchParams;
+  const dryRun = query.getAll("dryRun").includes("All");
+  if (subresource !== undefined && !resource.subresources.some((s) => s.name === subresource)) throw apiErrors.noSuchRoute();
+  if (resource.namespaced && name !== undefined && namespace === undefined) throw apiErrors.noSuchRoute();
+  if (!resource.verbs.includes(verb) && !subresource) throw apiErrors.methodNotAllowed();
+
+  if (subresource === "eviction") {
+    if (verb !== "create") throw apiErrors.methodNotAllowed();
+    const status = evictPod(registry, namespace ?? "", name ?? "", await readJson(req, "Eviction"), dryRun);
+    return sendStatus(res, status);
+  }
+  const statusSub = subresource === "status" ? ("status" as const) : undefined;
+
+  switch (verb) {
+    case "get":
+      return sendObject(res, req, query, resource, registry.get(resource, namespace, name ?? ""), registry.now());
+    case "list":
+      return sendList(res, req, query, resource, namespace, registry);
+    case "watch":
+      return serveWatch(deps, req, res, query, route);
+    case "create": {
+      const created = registry.create(resource, namespace, await readJson(req, resource.kind), { dryRun });
+      return sendJson(res, 201, created);
+    }
+    case "update": {
+      const updated = registry.update(resource, namespace, name ?? "", await readJson(req, resource.kind), { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      return sendJson(res, 200, updated);
+    }
+    case "patch": {
+      const mediaType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+      const type = PATCH_TYPES[mediaType];
+      if (!type) throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES}`);
+      const text = await readBody(req);
+      const patched = registry.patch(resource, namespace, name ?? "", type, text, { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      return sendJson(res, 200, patched);
+    }
+    case "delete": {
+      const options = await deleteOptionsFrom(req, query);
+      if (dryRun) options.dryRun = ["All"];
+      const result = registry.delete(resource, namespace, name ?? "", options);
+      const strategyReturnsObject = resource.plural === "pods" || resource.plural === "namespaces";
+      // graceful deletions answer 200 with the object, as kube-apiserver does for compatibility
+      if (strategyReturnsObject || !result.removed) return sendJson(res, 200, result.object);
+      const uid = result.object.metadata.uid;
+      return sendJson(res, 200, successStatus({ name: name ?? "", ...(resource.group ? { group: resource.group } : {}), kind: resource.plural, ...(uid ? { uid } : {}) }));
+    }
+    case "deletecollection": {
+      const options = await deleteOptionsFrom(req, query);
+      if (dryRun) options.dryRun = ["All"];
+      const items = registry.deleteCollection(resource, namespace, listOptionsFrom(query), options);
+      return sendJson(res, 200, { kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion: String(registry.store.currentRevision()) }, items });
+    }
+  }
+}
+
+function listOptionsFrom(query: URLSearchParams): ListOptions {
+  const limit = query.get("limit");
+  const parsedLimit = limit === null ? undefined : Number(limit);
+  if (parsedLimit !== undefined && (!Number.isInteger(parsedLimit) || parsedLimit < 0)) throw apiErrors.badRequest(`invalid limit: ${limit}`);
+  return {
+    labelSelector: query.get("labelSelector") ?? undefined,
+    fieldSelector: query.get("fieldSelector") ?? undefined,
+    limit: parsedLimit,
+    continueToken: query.get("continue") ?? undefined,
+  };
+}
+
+async function deleteOptionsFrom(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
+  const text = await readBody(req);
+  const options: DeleteOptions = {};
+  if (text.trim() !== "") {
+    const body = parseJson(text, "DeleteOptions");
+    if (!isRecord(body)) throw apiErrors.badRequest("DeleteOptions must be a JSON object");
+    if (typeof body["gracePeriodSeconds"] === "number") options.gracePeriodSeconds = body["gracePeriodSeconds"];
+    const pre = body["preconditions"];
+    if (isRecord(pre)) {
+      options.preconditions = {
+        ...(typeof pre["uid"] === "string" ? { uid: pre["uid"] } : {}),
+        ...(typeof pre["resourceVersion"] === "string" ? { resourceVersion: pre["resourceVersion"] } : {}),
+      };
+    }
+    const policy = body["propagationPolicy"];
+    if (policy === "Orphan" || policy === "Background" || policy === "Foreground") options.propagationPolicy = policy;
+    if (Array.isArray(body["dryRun"])) options.dryRun = body["dryRun"].map(String);
+  }
+  const grace = query.get("gracePeriodSeconds");
+  if (grace !== null) {
+    const n = Number(grace);
+    if (!Number.isInteger(n)) throw apiErrors.badRequest(`invalid gracePeriodSeconds: ${grace}`);
+    options.gracePeriodSeconds = n;
+  }
+  const policy = query.get("propagationPolicy");
+  if (policy === "Orphan" || policy === "Background" || policy === "Foreground") options.propagationPolicy = policy;
+  return options;
+}
+
+interface Negotiated {
+  as: "object" | "Table" | "PartialObjectMetadata";
+  include: IncludeObject;
+}
+
+/** Reads the Accept header the way kube-apiserver negotiates Table and metadata-only answers. */
+function negotiate(req: IncomingMessage, query: URLSearchParams): Negotiated {
+  const accept = req.headers.accept ?? "";
+  const include = (query.get("includeObject") as IncludeObject | null) ?? "Metadata";
+  for (const clause of accept.split(",")) {
+    const params = new Map(
+      clause
+        .split(";")
+        .slice(1)
+        .map((p) => p.trim().split("=") as [string, string]),
+    );
+    const as = params.get("as");
+    if ((as === "Table" || as === "PartialObjectMetadata" || as === "PartialObjectMetadataList") && params.get("g") === "meta.k8s.io") {
+      return { as: as === "Table" ? "Table" : "PartialObjectMetadata", include };
+    }
+    const media = clause.split(";")[0]?.trim() ?? "";
+    if (media === "application/json" || media === "*/*" || media === "application/*") return { as: "object", include };
+  }
+  if (accept.trim() === "") return { as: "object", include };
+  throw apiErrors.notAcceptable("only the following media types are accepted: application/json");
+}
+
+function sendObject(res: ServerResponse, req: IncomingMessage, query: URLSearchParams, resource: ResourceType, obj: KubeObject, now: Date): void {
+  const how = negotiate(req, query);
+  if (how.as === "Table") return sendJson(res, 200, toTable(resource, [obj], { resourceVersion: obj.metadata.resourceVersion ?? "" }, how.include, now));
+  if (how.as === "PartialObjectMetadata") return sendJson(res, 200, { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: obj.metadata });
+  sendJson(res, 200, obj);
+}
+
+function sendList(res: ServerResponse, req: IncomingMessage, query: URLSearchParams, resource: ResourceType, namespace: string | undefined, registry: Registry): void {
+  const how = negotiate(req, query);
+  const result = registry.list(resource, namespace, listOptionsFrom(query));
+  const metadata = {
+    resourceVersion: result.resourceVersion,
+    ...(result.continueToken ? { continue: result.continueToken } : {}),
+    ...(result.remainingItemCount !== undefined ? { remainingItemCount: result.remainingItemCount } : {}),
+  };
+  if (how.as === "Table") return sendJson(res, 200, toTable(resource, result.items, metadata, how.include, registry.now()));
+  if (how.as === "PartialObjectMetadata") {
+    return sendJson(res, 200, {
+      kind: "PartialObjectMetadataList",
+      apiVersion: "meta.k8s.io/v1",
+      metadata,
+      items: result.items.map((i) => ({ kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: i.metadata })),
+    });
+  }
+  sendJson(res, 200, { kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata, items: result.items });
+}
+
+/** A watch stream: replay from resourceVersion (or the current state), then live changes. */
+async function serveWatch(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, query: URLSearchParams, route: ResourceRoute): Promise<void> {
+  const { registry } = deps;
+  const { resource, namespace } = route;
+  const filter = registry.parseFilter(resource, query.get("labelSelector") ?? undefined, query.get("fieldSelector") ?? undefined);
+  const nameFilter = route.name;
+  const how = negotiate(req, query);
+  const bookmarks = isTrue(query.get("allowWatchBookmarks"));
+  const timeoutSeconds = Number(query.get("timeoutSeconds") ?? 1800);
+  const fromVersion = query.get("resourceVersion") ?? "";
+
+  const inScope = (obj: KubeObject) =>
+    (!resource.namespaced || namespace === undefined || obj.metadata.namespace === namespace) && (nameFilter === undefined || obj.metadata.name === nameFilter);
+  const visible = new Set<string>();
+  const resumed = fromVersion !== "" && fromVersion !== "0";
+  const keyOf = (obj: KubeObject) => `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
+
+  res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache, private" });
+  res.flushHeaders();
+  const write = (type: string, object: unknown) => res.write(`${JSON.stringify({ type, object })}\n`);
+  const present = (obj: KubeObject): unknown => {
+    const external = registry.toExternal(resource, obj);
+    if (how.as === "Table") return toTable(resource, [external], { resourceVersion: obj.metadata.resourceVersion ?? "" }, how.include, registry.now());
+    if (how.as === "PartialObjectMetadata") return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: external.metadata };
+    return external;
+  };
+  const deliver = (change: StoredChange) => {
+    if (change.storage !== resource.storage || !inScope(change.object)) return;
+    const key = keyOf(change.object);
+    const matches = registry.matches(filter, change.object);
+    const wasVisible = visible.has(key);
+    if (change.type === "DELETED") {
+      if (matches || wasVisible) write("DELETED", present(change.object));
+      visible.delete(key);
+    } else if (matches) {
+      // after a resume the earlier state is unknown, so a change to an unseen object stays MODIFIED
+      const type = wasVisible ? "MODIFIED" : change.type === "MODIFIED" && resumed ? "MODIFIED" : "ADDED";
+      write(type, present(change.object));
+      visible.add(key);
+    } else if (wasVisible) {
+      // an object that stops matching the selector leaves the watch as a deletion
+      write("DELETED", present(change.object));
+      visible.delete(key);
+    }
+  };
+
+  if (!resumed) {
+    for (const obj of registry.store.list(resource.storage, { namespace: resource.namespaced ? namespace : undefined, filter: (o) => inScope(o) && registry.matches(filter, o) })) {
+      write("ADDED", present(obj));
+      visible.add(keyOf(obj));
+    }
+  } else {
+    const since = Number(fromVersion);
+    const changes = Number.isFinite(since) ? registry.store.changesSince(since) : undefined;
+    if (!changes) {
+      const gone = statusBody(410, "Expired", `too old resource version: ${fromVersion} (${registry.store.oldestResumableRevision()})`);
+      write("ERROR", gone);
+      res.end();
+      return;
+    }
+    for (const change of changes) deliver(change);
+  }
+  const unsubscribe = registry.store.subscribe(deliver);
+  const bookmarkTimer = bookmarks
+    ? setInterval(() => {
+        write("BOOKMARK", { kind: resource.kind, apiVersion: apiVersionOf(resource), metadata: { resourceVersion: String(registry.store.currentRevision()) } });
+      }, 10_000)
+    : undefined;
+  await new Promise<void>((resolve) => {
+    const timeout = setTimeout(resolve, Math.max(1, timeoutSeconds) * 1000);
+    const finish = () => {
+      clearTimeout(timeout);
+      resolve();
+    };
+    req.socket.once("close", finish);
+    res.once("close", finish);
+  });
+  unsubscribe();
+  if (bookmarkTimer) clearInterval(bookmarkTimer);
+  if (!res.writableEnded) res.end();
+}
+
+function isTrue(value: string | null): boolean {
+  return value === "true" || value === "1";
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(apiErrors.tooLarge("the server has received too large a request body"));
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function parseJson(text: string, kind: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const detail = error instanceof Error ? error.message : String(error);
+    throw apiErrors.badRequest(`couldn't get version/kind; json parse error: ${detail} (decoding ${kind})`);
+  }
+}
+
+async function readJson(req: IncomingMessage, kind: string): Promise<unknown> {
+  const mediaType = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase();
+  if (mediaType !== "application/json" && mediaType !== "*/*") {
+    throw apiErrors.unsupportedMediaType(
+      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/cbor`,
+    );
+  }
+  return parseJson(await readBody(req), kind);
+}
+
+function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(code, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+function sendStatus(res: ServerResponse, status: Status, headers: Record<string, string> = {}): void {
+  sendJson(res, status.code, status, headers);
+}
+
+export function listeningUrl(server: Server, tls: boolean): string {
+  const address = server.address() as AddressInfo;
+  return `${tls ? "https" : "http"}://127.0.0.1:${address.port}`;
+}

@@ -1,0 +1,341 @@
+/**
+ * The controllers kube-controller-manager and kube-scheduler run, reduced to what a drain needs to
+ * look real: Deployments own ReplicaSets, ReplicaSets keep their pod count, DaemonSets keep a pod
+ * per eligible node, the scheduler binds pending pods, and garbage collection removes dependents
+ * of deleted owners, pods of vanished nodes and the content of deleted namespaces.
+ * Each function writes only when something differs, and returns how many writes it made.
+ */
+import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from "@kubernetes/client-node";
+import { isDeepStrictEqual } from "node:util";
+import { ApiError } from "../errors";
+import { asNode, asPod, controllerOf, isPodActive, isPodReady, isTerminating, timestamp, type Node, type Pod } from "../objects";
+import type { Registry } from "../registry";
+import { resourceForKind, RESOURCES, type ResourceType } from "../resources";
+import { matchesLabelSelectorObject } from "../selectors";
+import { clone, isRecord, type KubeObject, type OwnerReference, type Wire } from "../wire";
+import { matchesNodeSelectorAndAffinity, nodeLoads, place, unschedulableMessage } from "./placement";
+import { toleratesTaint } from "../objects";
+
+type Deployment = Wire<V1Deployment> & KubeObject;
+type ReplicaSet = Wire<V1ReplicaSet> & KubeObject;
+type DaemonSet = Wire<V1DaemonSet> & KubeObject;
+
+const res = (plural: string, group = ""): ResourceType => RESOURCES.find((r) => r.plural === plural && r.group === group)!;
+export const PODS = res("pods");
+export const NODES = res("nodes");
+export const NAMESPACES = res("namespaces");
+const REPLICASETS = res("replicasets", "apps");
+const DEPLOYMENTS = res("deployments", "apps");
+const DAEMONSETS = res("daemonsets", "apps");
+
+const TEMPLATE_HASH_LABEL = "pod-template-hash";
+const SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
+
+/** JSON with sorted keys, so equal templates hash equally whatever their key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (isRecord(value)) {
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** fnv-1a over the template, spelled with apimachinery's safe alphabet, as the Deployment controller names ReplicaSets. */
+export function templateHash(template: unknown): string {
+  let hash = 0x811c9dc5;
+  for (const byte of Buffer.from(canonicalJson(template))) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return [...String(hash)].map((digit) => SAFE_ALPHABET[digit.charCodeAt(0) % SAFE_ALPHABET.length]).join("");
+}
+
+function ownerRef(kind: string, apiVersion: string, owner: KubeObject): OwnerReference {
+  return { apiVersion, kind, name: owner.metadata.name ?? "", uid: owner.metadata.uid ?? "", controller: true, blockOwnerDeletion: true };
+}
+
+function ownedBy(obj: KubeObject, owner: KubeObject): boolean {
+  return controllerOf(obj)?.uid === owner.metadata.uid;
+}
+
+/** Ignores the conflicts and not-founds that races between controllers produce; they retry next pass. */
+function tolerant(write: () => void): number {
+  try {
+    write();
+    return 1;
+  } catch (error) {
+    if (error instanceof ApiError && [404, 409, 422].includes(error.code)) return 0;
+    throw error;
+  }
+}
+
+function writeStatus(registry: Registry, resource: ResourceType, obj: KubeObject, status: Record<string, unknown>): number {
+  if (isDeepStrictEqual(obj["status"], status)) return 0;
+  const body = { ...clone(obj), status };
+  return tolerant(() => registry.update(resource, obj.metadata.namespace, obj.metadata.name ?? "", body, { subresource: "status" }));
+}
+
+function podFromTemplate(template: Wire<V1PodTemplateSpec>, owner: OwnerReference, namespace: string, extra: { labels?: Record<string, string>; nodeName?: string; generateName: string }): KubeObject {
+  const spec = clone(template.spec ?? { containers: [] }) as Record<string, unknown>;
+  if (extra.nodeName) spec["nodeName"] = extra.nodeName;
+  return {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: {
+      generateName: extra.generateName,
+      namespace,
+      labels: { ...(template.metadata?.labels ?? {}), ...(extra.labels ?? {}) },
+      ...(template.metadata?.annotations ? { annotations: { ...template.metadata.annotations } } : {}),
+      ownerReferences: [owner],
+    },
+    spec,
+  };
+}
+
+export function reconcileDeployments(registry: Registry): number {
+  let writes = 0;
+  for (const obj of registry.store.peekAll(DEPLOYMENTS.storage)) {
+    const deployment = obj as Deployment;
+    if (isTerminating(deployment)) continue;
+    const namespace = deployment.metadata.namespace ?? "";
+    const template = deployment.spec?.template ?? {};
+    const hash = templateHash(template);
+    const name = `${deployment.metadata.name}-${hash}`;
+    const replicas = deployment.spec?.replicas ?? 1;
+    const owned = registry.store.peekAll(REPLICASETS.storage, namespace).filter((rs) => ownedBy(rs, deployment)) as ReplicaSet[];
+    const current = owned.find((rs) => rs.metadata.name === name);
+    if (!current) {
+      const rsTemplate = clone(template);
+      rsTemplate.metadata = { ...rsTemplate.metadata, labels: { ...(rsTemplate.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash } };
+      const selector = clone(deployment.spec?.selector ?? {});
+      selector.matchLabels = { ...(selector.matchLabels ?? {}), [TEMPLATE_HASH_LABEL]: hash };
+      writes += tolerant(() =>
+        registry.create(REPLICASETS, namespace, {
+          apiVersion: "apps/v1",
+          kind: "ReplicaSet",
+          metadata: {
+            name,
+            namespace,
+            labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash },
+            annotations: { "deployment.kubernetes.io/desired-replicas": String(replicas), "deployment.kubernetes.io/revision": String(owned.length + 1) },
+            ownerReferences: [ownerRef("Deployment", "apps/v1", deployment)],
+          },
+          spec: { replicas, selector, template: rsTemplate },
+        }),
+      );
+      continue;
+    }
+    for (const rs of owned) {
+      const want = rs === current ? replicas : 0;
+      if ((rs.spec?.replicas ?? 1) !== want) {
+        const body = clone(rs);
+        body.spec = { ...body.spec!, replicas: want };
+        writes += tolerant(() => registry.update(REPLICASETS, namespace, rs.metadata.name ?? "", body));
+      }
+    }
+    const sum = (f: (rs: ReplicaSet) => number | undefined) => owned.reduce((n, rs) => n + (f(rs) ?? 0), 0);
+    const ready = sum((rs) => rs.status?.readyReplicas);
+    const available = sum((rs) => rs.status?.availableReplicas);
+    const status: Record<string, unknown> = {
+      observedGeneration: deployment.metadata.generation ?? 1,
+      replicas: sum((rs) => rs.status?.replicas),
+      updatedReplicas: current.status?.replicas ?? 0,
+      readyReplicas: ready,
+      availableReplicas: available,
+      ...(replicas - available > 0 ? { unavailableReplicas: replicas - available } : {}),
+      conditions: [
+        {
+          type: "Available",
+          status: available >= replicas ? "True" : "False",
+          reason: available >= replicas ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+          message: available >= replicas ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
+          lastUpdateTime: deployment.metadata.creationTimestamp,
+          lastTransitionTime: deployment.metadata.creationTimestamp,
+        },
+      ],
+    };
+    writes += writeStatus(registry, DEPLOYMENTS, deployment, status);
+  }
+  return writes;
+}
+
+/** Which surplus pods a ReplicaSet removes first: unscheduled, then not ready, then the newest. */
+function deletionOrder(a: Pod, b: Pod): number {
+  const rank = (p: Pod) => (p.spec?.nodeName ? 0 : 2) + (isPodReady(p) ? 0 : 1);
+  return rank(b) - rank(a) || (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? "");
+}
+
+export function reconcileReplicaSets(registry: Registry): number {
+  let writes = 0;
+  for (const obj of registry.store.peekAll(REPLICASETS.storage)) {
+    const rs = obj as ReplicaSet;
+    if (isTerminating(rs)) continue;
+    const namespace = rs.metadata.namespace ?? "";
+    const pods = registry.store.peekAll(PODS.storage, namespace).map(asPod).filter((p) => ownedBy(p, rs));
+    const active = pods.filter(isPodActive);
+    const want = rs.spec?.replicas ?? 1;
+    if (active.length < want) {
+      const owner = ownerRef("ReplicaSet", "apps/v1", rs);
+      for (let i = active.length; i < want; i += 1) {
+        writes += tolerant(() => registry.create(PODS, namespace, podFromTemplate(rs.spec?.template ?? {}, owner, namespace, { generateName: `${rs.metadata.name}-` })));
+      }
+    } else if (active.length > want) {
+      for (const pod of [...active].sort(deletionOrder).slice(0, active.length - want)) {
+        writes += tolerant(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}));
+      }
+    }
+    const ready = active.filter(isPodReady).length;
+    const selector = rs.spec?.selector;
+    const status: Record<string, unknown> = {
+      replicas: active.length,
+      fullyLabeledReplicas: active.filter((p) => matchesLabelSelectorObject(selector, p.metadata.labels ?? {}, { emptyMatchesAll: true })).length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation ?? 1,
+    };
+    writes += writeStatus(registry, REPLICASETS, rs, status);
+  }
+  return writes;
+}
+
+/** The tolerations the DaemonSet controller adds to its pods. */
+const DAEMON_TOLERATIONS = [
+  { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute" },
+  { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute" },
+  { key: "node.kubernetes.io/disk-pressure", operator: "Exists", effect: "NoSchedule" },
+  { key: "node.kubernetes.io/memory-pressure", operator: "Exists", effect: "NoSchedule" },
+  { key: "node.kubernetes.io/pid-pressure", operator: "Exists", effect: "NoSchedule" },
+  { key: "node.kubernetes.io/unschedulable", operator: "Exists", effect: "NoSchedule" },
+];
+
+function daemonEligible(ds: DaemonSet, node: Node): boolean {
+  const tolerations = [...(ds.spec?.template?.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS];
+  const pod = { metadata: {}, spec: { ...ds.spec?.template?.spec, tolerations } } as Pod;
+  const hard = (node.spec?.taints ?? []).filter((t) => (t.effect === "NoSchedule" || t.effect === "NoExecute") && !toleratesTaint(tolerations, t));
+  return hard.length === 0 && matchesNodeSelectorAndAffinity(pod, node);
+}
+
+export function reconcileDaemonSets(registry: Registry): number {
+  let writes = 0;
+  const nodes = registry.store.peekAll(NODES.storage).map(asNode);
+  for (const obj of registry.store.peekAll(DAEMONSETS.storage)) {
+    const ds = obj as DaemonSet;
+    if (isTerminating(ds)) continue;
+    const namespace = ds.metadata.namespace ?? "";
+    const pods = registry.store.peekAll(PODS.storage, namespace).map(asPod).filter((p) => ownedBy(p, ds) && isPodActive(p));
+    const owner = ownerRef("DaemonSet", "apps/v1", ds);
+    let desired = 0;
+    for (const node of nodes) {
+      const nodeName = node.metadata.name ?? "";
+      const eligible = daemonEligible(ds, node);
+      const onNode = pods.filter((p) => p.spec?.nodeName === nodeName);
+      if (eligible) {
+        desired += 1;
+        if (onNode.length === 0) {
+          const template = clone(ds.spec?.template ?? {});
+          template.spec = { ...template.spec!, tolerations: [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS] };
+          writes += tolerant(() => registry.create(PODS, namespace, podFromTemplate(template, owner, namespace, { nodeName, generateName: `${ds.metadata.name}-` })));
+        }
+      } else {
+        for (const pod of onNode) writes += tolerant(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}));
+      }
+    }
+    const scheduled = new Set(pods.map((p) => p.spec?.nodeName));
+    const readyNodes = new Set(pods.filter(isPodReady).map((p) => p.spec?.nodeName));
+    const status: Record<string, unknown> = {
+      currentNumberScheduled: scheduled.size,
+      numberMisscheduled: 0,
+      desiredNumberScheduled: desired,
+      numberReady: readyNodes.size,
+      observedGeneration: ds.metadata.generation ?? 1,
+      updatedNumberScheduled: scheduled.size,
+      numberAvailable: readyNodes.size,
+      ...(desired - readyNodes.size > 0 ? { numberUnavailable: desired - readyNodes.size } : {}),
+    };
+    writes += writeStatus(registry, DAEMONSETS, ds, status);
+  }
+  return writes;
+}
+
+/** Binds pending pods; leaves the reason on PodScheduled when none fits. */
+export function schedulePods(registry: Registry): number {
+  let writes = 0;
+  const allPods = registry.store.peekAll(PODS.storage).map(asPod);
+  const pending = allPods.filter((p) => !p.spec?.nodeName && !isTerminating(p) && (p.spec?.schedulerName ?? "default-scheduler") === "default-scheduler");
+  if (pending.length === 0) return 0;
+  const nodes = registry.store.peekAll(NODES.storage).map(asNode).filter((n) => !isTerminating(n));
+  const loads = nodeLoads(allPods);
+  pending.sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
+  for (const pod of pending) {
+    const placement = place(pod, nodes, loads);
+    const namespace = pod.metadata.namespace ?? "";
+    if (placement.node) {
+      const nodeName = placement.node.metadata.name ?? "";
+      writes += tolerant(() => registry.bind(namespace, pod.metadata.name ?? "", nodeName));
+      const load = loads.get(nodeName) ?? { pods: 0, cpu: 0, memory: 0 };
+      loads.set(nodeName, { ...load, pods: load.pods + 1 });
+      continue;
+    }
+    const message = unschedulableMessage(nodes.length, placement.reasons);
+    const current = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
+    if (current?.status === "False" && current.message === message) continue;
+    const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== "PodScheduled");
+    conditions.push({ type: "PodScheduled", status: "False", reason: "Unschedulable", message, lastProbeTime: null as unknown as string, lastTransitionTime: timestamp(registry.now()) });
+    writes += writeStatus(registry, PODS, pod, { ...(pod.status ?? {}), phase: "Pending", conditions });
+  }
+  return writes;
+}
+
+function ownerExists(registry: Registry, namespace: string | undefined, ref: OwnerReference): boolean {
+  const resource = resourceForKind(ref.kind, ref.apiVersion);
+  if (!resource) return true; // unknown kinds are not ours to judge
+  const owner = registry.store.peek(resource.storage, resource.namespaced ? namespace : undefined, ref.name);
+  return owner !== undefined && owner.metadata.uid === ref.uid;
+}
+
+export function collectGarbage(registry: Registry): number {
+  let writes = 0;
+  const nodeNames = new Set(registry.store.peekAll(NODES.storage).map((n) => n.metadata.name));
+  for (const resource of RESOURCES) {
+    if (resource.group === "events.k8s.io") continue;
+    for (const obj of registry.store.peekAll(resource.storage)) {
+      const refs = obj.metadata.ownerReferences ?? [];
+      if (refs.length > 0 && !isTerminating(obj) && refs.every((ref) => !ownerExists(registry, obj.metadata.namespace, ref))) {
+        writes += tolerant(() => registry.delete(resource, obj.metadata.namespace, obj.metadata.name ?? "", { propagationPolicy: "Background" }));
+      }
+    }
+  }
+  // pods bound to nodes that no longer exist are force-deleted, as the pod GC does
+  for (const obj of registry.store.peekAll(PODS.storage)) {
+    const pod = asPod(obj);
+    if (pod.spec?.nodeName && !nodeNames.has(pod.spec.nodeName)) {
+      writes += tolerant(() => registry.delete(PODS, pod.metadata.namespace, pod.metadata.name ?? "", { gracePeriodSeconds: 0 }));
+    }
+  }
+  return writes;
+}
+
+export function finalizeNamespaces(registry: Registry): number {
+  let writes = 0;
+  for (const ns of registry.store.peekAll(NAMESPACES.storage)) {
+    if (!isTerminating(ns)) continue;
+    const name = ns.metadata.name ?? "";
+    let remaining = 0;
+    for (const resource of RESOURCES) {
+      if (!resource.namespaced || resource.group === "events.k8s.io") continue;
+      for (const obj of registry.store.peekAll(resource.storage, name)) {
+        remaining += 1;
+        // pods get their grace period, as the namespace controller's deletions do
+        if (!isTerminating(obj)) writes += tolerant(() => registry.delete(resource, name, obj.metadata.name ?? "", {}));
+      }
+    }
+    if (remaining === 0 && (ns.metadata.finalizers ?? []).length === 0) {
+      registry.store.remove(NAMESPACES.storage, undefined, name);
+      writes += 1;
+    }
+  }
+  return writes;
+}
