@@ -1,6 +1,7 @@
 /** The EventBridge envelope, and how zod's complaints become one clear message naming the fields. */
 import { z } from "zod";
 import { MalformedEventError } from "../errors";
+import { describeZodIssues } from "../zod-issues";
 
 export const INSTANCE_ID = z.string().regex(/^i-[0-9a-f]{8,17}$/, "must be an EC2 instance id (i- followed by 8 or 17 hex digits)");
 
@@ -21,20 +22,10 @@ export const envelopeSchema = z.object({
 
 export type Envelope = z.infer<typeof envelopeSchema>;
 
-function describeIssues(error: z.ZodError, prefix: string): string {
-  return error.issues
-    .map((issue) => {
-      const path = [...(prefix ? [prefix] : []), ...issue.path.map(String)].join(".") || "(root)";
-      const got = "input" in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)?.slice(0, 80)})` : "";
-      return `${path}: ${issue.message}${got}`;
-    })
-    .join("; ");
-}
-
 /** Parses with a schema or throws MalformedEventError naming the field, the rule and the value. */
 export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, what: string, prefix = ""): z.output<T> {
   const result = schema.safeParse(value, { reportInput: true });
-  if (!result.success) throw new MalformedEventError(`${what}: ${describeIssues(result.error, prefix)}`, { cause: result.error });
+  if (!result.success) throw new MalformedEventError(`${what}: ${describeZodIssues(result.error, prefix)}`, { cause: result.error });
   return result.data;
 }
 

@@ -1,0 +1,54 @@
+/** Reads the function's configuration from its environment once, typed, failing with the variable named. */
+import { z } from "zod";
+import { ConfigError, parsePolicy, type Policy } from "@spot-manager/core";
+
+const envSchema = z.object({
+  CLUSTER_NAME: z.string().min(1),
+  AWS_REGION: z.string().min(1),
+  SPOT_MANAGER_POLICY: z.string().optional(),
+  NOTIFICATION_TOPIC_ARN: z.string().startsWith("arn:").optional(),
+  QUEUE_URL: z.url().optional(),
+  QUEUE_ARN: z.string().startsWith("arn:").optional(),
+  SCHEDULER_ROLE_ARN: z.string().startsWith("arn:").optional(),
+  SCHEDULER_GROUP_NAME: z.string().min(1).optional(),
+  AWS_LAMBDA_FUNCTION_NAME: z.string().default("spot-manager-interruption"),
+});
+
+export interface InterruptionConfig {
+  clusterName: string;
+  region: string;
+  policy: Policy;
+  topicArn?: string;
+  queueUrl?: string;
+  scheduler?: { queueArn: string; roleArn: string; groupName: string };
+  functionName: string;
+}
+
+/** Validates the environment; a bad or missing variable throws ConfigError naming it. */
+export function readInterruptionConfig(env: Record<string, string | undefined>): InterruptionConfig {
+  const result = envSchema.safeParse(env, { reportInput: true });
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid environment: ${problems}`);
+  }
+  const e = result.data;
+  let policyInput: unknown = {};
+  if (e.SPOT_MANAGER_POLICY) {
+    try {
+      policyInput = JSON.parse(e.SPOT_MANAGER_POLICY);
+    } catch (error) {
+      throw new ConfigError(`invalid environment: SPOT_MANAGER_POLICY is not JSON (${(error as Error).message})`);
+    }
+  }
+  const scheduler =
+    e.QUEUE_ARN && e.SCHEDULER_ROLE_ARN && e.SCHEDULER_GROUP_NAME ? { queueArn: e.QUEUE_ARN, roleArn: e.SCHEDULER_ROLE_ARN, groupName: e.SCHEDULER_GROUP_NAME } : undefined;
+  return {
+    clusterName: e.CLUSTER_NAME,
+    region: e.AWS_REGION,
+    policy: parsePolicy(policyInput, "SPOT_MANAGER_POLICY"),
+    ...(e.NOTIFICATION_TOPIC_ARN ? { topicArn: e.NOTIFICATION_TOPIC_ARN } : {}),
+    ...(e.QUEUE_URL ? { queueUrl: e.QUEUE_URL } : {}),
+    ...(scheduler ? { scheduler } : {}),
+    functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+  };
+}

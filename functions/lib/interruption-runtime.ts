@@ -1,0 +1,139 @@
+/**
+ * Everything the interruption function needs, built once per cold start: AWS clients, the EKS
+ * endpoint and token, the Kubernetes gateway and the pipeline. Tests and the local simulation
+ * build it with their own clients and a kube-local endpoint.
+ */
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { EKSClient } from "@aws-sdk/client-eks";
+import { SchedulerClient } from "@aws-sdk/client-scheduler";
+import { SNSClient } from "@aws-sdk/client-sns";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { STSClient } from "@aws-sdk/client-sts";
+import {
+  ClusterEndpointCache,
+  EksTokenProvider,
+  EventRecorder,
+  InstanceDirectory,
+  InterruptionPipeline,
+  KubeApi,
+  KubeGateway,
+  LifecycleActions,
+  noNotifications,
+  QueueFollowUps,
+  SnsNotifier,
+  type FollowUpScheduler,
+  type KubeEndpoint,
+  type Log,
+  type Metrics,
+  type PipelineDeps,
+} from "@spot-manager/core";
+import type { InterruptionConfig } from "./env";
+
+export interface AwsClients {
+  ec2: EC2Client;
+  autoscaling: AutoScalingClient;
+  sns: SNSClient;
+  sqs: SQSClient;
+  scheduler: SchedulerClient;
+  eks: EKSClient;
+  sts: STSClient;
+}
+
+export function createAwsClients(region: string): AwsClients {
+  const config = { region };
+  return {
+    ec2: new EC2Client(config),
+    autoscaling: new AutoScalingClient(config),
+    sns: new SNSClient(config),
+    sqs: new SQSClient(config),
+    scheduler: new SchedulerClient(config),
+    eks: new EKSClient(config),
+    sts: new STSClient(config),
+  };
+}
+
+export interface InterruptionRuntime {
+  config: InterruptionConfig;
+  clients: AwsClients;
+  kube: KubeApi;
+  log: Log;
+  metrics: Metrics & { flush?(): void };
+  now: () => number;
+  /** The pipeline, or its dry-run twin (for drills that must change nothing). */
+  pipeline(dryRun: boolean): InterruptionPipeline;
+}
+
+export interface RuntimeOptions {
+  config: InterruptionConfig;
+  clients: AwsClients;
+  log: Log;
+  metrics: Metrics & { flush?(): void };
+  /** The Kubernetes API to use; by default the EKS cluster's endpoint with an IAM token. */
+  kubeEndpoint?: KubeEndpoint;
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+}
+
+/** Resolves the EKS endpoint (DescribeCluster) and signs tokens with the function's role. */
+async function eksEndpoint(config: InterruptionConfig, clients: AwsClients): Promise<KubeEndpoint> {
+  const cluster = await new ClusterEndpointCache(clients.eks).get(config.clusterName);
+  const tokens = new EksTokenProvider({ clusterName: config.clusterName, region: config.region, credentials: clients.sts.config.credentials });
+  return { server: cluster.server, caPem: cluster.caPem, token: () => tokens.token(), invalidateToken: () => tokens.invalidate() };
+}
+
+function followUpsFor(config: InterruptionConfig, clients: AwsClients, now: () => number, log: Log): FollowUpScheduler {
+  if (!config.queueUrl) {
+    return {
+      schedule: async (followUp) => {
+        log.warn("follow-up dropped: QUEUE_URL is not configured", { followUp: followUp.action, instanceId: followUp.event.instanceId });
+        return { via: "queue" };
+      },
+    };
+  }
+  return new QueueFollowUps(clients.sqs, {
+    queueUrl: config.queueUrl,
+    now,
+    ...(config.scheduler ? { scheduler: { client: clients.scheduler, ...config.scheduler } } : {}),
+  });
+}
+
+export async function createInterruptionRuntime(options: RuntimeOptions): Promise<InterruptionRuntime> {
+  const { config, clients, log, metrics } = options;
+  const now = options.now ?? Date.now;
+  const endpoint = options.kubeEndpoint ?? (await eksEndpoint(config, clients));
+  const kube = new KubeApi(new KubeGateway(endpoint, { now }));
+  const base: Omit<PipelineDeps, "policy"> = {
+    clusterName: config.clusterName,
+    kube,
+    instances: new InstanceDirectory(clients.ec2),
+    lifecycle: new LifecycleActions(clients.autoscaling),
+    notifier: config.topicArn ? new SnsNotifier(clients.sns, config.topicArn, log) : noNotifications,
+    followUps: followUpsFor(config, clients, now, log),
+    recorder: new EventRecorder(kube, { instance: config.functionName, now: () => new Date(now()), log }),
+    log,
+    metrics,
+    now,
+    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    random: options.random ?? Math.random,
+  };
+  const pipelines = new Map<boolean, InterruptionPipeline>();
+  return {
+    config,
+    clients,
+    kube,
+    log,
+    metrics,
+    now,
+    pipeline(dryRun: boolean) {
+      const effective = dryRun || config.policy.dryRun;
+      let pipeline = pipelines.get(effective);
+      if (!pipeline) {
+        pipeline = new InterruptionPipeline({ ...base, policy: { ...config.policy, dryRun: effective } });
+        pipelines.set(effective, pipeline);
+      }
+      return pipeline;
+    },
+  };
+}

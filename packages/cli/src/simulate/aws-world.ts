@@ -1,0 +1,137 @@
+/**
+ * AWS, faked in memory for the local simulation and the tests: EC2 knows the instances behind the
+ * cluster's nodes (plus any added), Auto Scaling records lifecycle calls, SNS keeps notifications,
+ * SQS and EventBridge Scheduler keep follow-ups. Real SDK clients, their `send` answered by
+ * aws-sdk-client-mock, so the code under test builds real commands.
+ */
+import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
+import { DescribeInstancesCommand, EC2Client, type Instance } from "@aws-sdk/client-ec2";
+import { EKSClient } from "@aws-sdk/client-eks";
+import { CreateScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { STSClient } from "@aws-sdk/client-sts";
+import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+
+export interface FakeInstance {
+  instanceId: string;
+  privateDnsName: string;
+  availabilityZone: string;
+  instanceType: string;
+  lifecycle: "spot" | "on-demand";
+  tags: Record<string, string>;
+  state?: string;
+}
+
+export interface NodeLike {
+  metadata: { name?: string; labels?: Record<string, string> };
+  spec?: unknown;
+}
+
+export const AWS_REGION = "us-west-2";
+
+export class AwsWorld {
+  readonly instances = new Map<string, FakeInstance>();
+  readonly clients = {
+    ec2: new EC2Client({ region: AWS_REGION }),
+    autoscaling: new AutoScalingClient({ region: AWS_REGION }),
+    sns: new SNSClient({ region: AWS_REGION }),
+    sqs: new SQSClient({ region: AWS_REGION }),
+    scheduler: new SchedulerClient({ region: AWS_REGION }),
+    eks: new EKSClient({ region: AWS_REGION }),
+    sts: new STSClient({ region: AWS_REGION }),
+  };
+  readonly ec2: AwsClientStub<EC2Client>;
+  readonly autoscaling: AwsClientStub<AutoScalingClient>;
+  readonly sns: AwsClientStub<SNSClient>;
+  readonly sqs: AwsClientStub<SQSClient>;
+  readonly scheduler: AwsClientStub<SchedulerClient>;
+  /** Lifecycle actions already completed (by token): a second completion fails as Auto Scaling's does. */
+  private readonly completedTokens = new Set<string>();
+
+  constructor() {
+    this.ec2 = mockClient(this.clients.ec2);
+    this.autoscaling = mockClient(this.clients.autoscaling);
+    this.sns = mockClient(this.clients.sns);
+    this.sqs = mockClient(this.clients.sqs);
+    this.scheduler = mockClient(this.clients.scheduler);
+    this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => this.describe(input.InstanceIds ?? []));
+    this.autoscaling.on(CompleteLifecycleActionCommand).callsFake((input: { LifecycleActionToken?: string }) => {
+      const token = input.LifecycleActionToken ?? "";
+      if (this.completedTokens.has(token)) {
+        throw Object.assign(new Error("No active Lifecycle Action found with token " + token), { name: "ValidationError" });
+      }
+      this.completedTokens.add(token);
+      return {};
+    });
+    this.autoscaling.on(RecordLifecycleActionHeartbeatCommand).resolves({});
+    let messageNumber = 0;
+    this.sns.on(PublishCommand).callsFake(() => ({ MessageId: `msg-${(messageNumber += 1)}` }));
+    this.sqs.on(SendMessageCommand).callsFake(() => ({ MessageId: `sqs-${(messageNumber += 1)}` }));
+    this.sqs.on(ChangeMessageVisibilityCommand).resolves({});
+    this.scheduler.on(CreateScheduleCommand).callsFake((input: { Name?: string }) => ({ ScheduleArn: `arn:aws:scheduler:${AWS_REGION}:123456789012:schedule/default/${input.Name}` }));
+  }
+
+  /** Adds the instances behind nodes (providerID aws:///<az>/<id>), tagged for the cluster. */
+  addNodes(nodes: NodeLike[], clusterName: string): void {
+    for (const node of nodes) {
+      const providerID = (node.spec as { providerID?: string } | undefined)?.providerID ?? "";
+      const match = /^aws:\/\/\/([\w-]+)\/(i-[0-9a-f]+)$/.exec(providerID);
+      if (!match) continue;
+      const labels = node.metadata.labels ?? {};
+      this.instances.set(match[2] as string, {
+        instanceId: match[2] as string,
+        privateDnsName: node.metadata.name ?? "",
+        availabilityZone: match[1] as string,
+        instanceType: labels["node.kubernetes.io/instance-type"] ?? "m6i.large",
+        lifecycle: labels["eks.amazonaws.com/capacityType"] === "SPOT" ? "spot" : "on-demand",
+        tags: {
+          "eks:cluster-name": clusterName,
+          [`kubernetes.io/cluster/${clusterName}`]: "owned",
+          ...(labels["eks.amazonaws.com/nodegroup"] ? { "eks:nodegroup-name": labels["eks.amazonaws.com/nodegroup"] } : {}),
+        },
+      });
+    }
+  }
+
+  addInstance(instance: FakeInstance): void {
+    this.instances.set(instance.instanceId, instance);
+  }
+
+  /** Notifications published so far, parsed. */
+  notifications(): Record<string, unknown>[] {
+    return this.sns.commandCalls(PublishCommand).map((call) => JSON.parse(call.args[0].input.Message ?? "{}") as Record<string, unknown>);
+  }
+
+  /** Follow-up messages sent to the queue, with their delay. */
+  queuedFollowUps(): { body: Record<string, unknown>; delaySeconds: number }[] {
+    return this.sqs.commandCalls(SendMessageCommand).map((call) => ({
+      body: JSON.parse(call.args[0].input.MessageBody ?? "{}") as Record<string, unknown>,
+      delaySeconds: call.args[0].input.DelaySeconds ?? 0,
+    }));
+  }
+
+  restore(): void {
+    for (const stub of [this.ec2, this.autoscaling, this.sns, this.sqs, this.scheduler]) stub.restore();
+  }
+
+  private describe(ids: string[]) {
+    const unknown = ids.filter((id) => !this.instances.has(id));
+    if (unknown.length > 0) {
+      throw Object.assign(new Error(`The instance ID '${unknown.join(", ")}' does not exist`), { name: "InvalidInstanceID.NotFound" });
+    }
+    const instances: Instance[] = ids.map((id) => {
+      const i = this.instances.get(id) as FakeInstance;
+      return {
+        InstanceId: i.instanceId,
+        PrivateDnsName: i.privateDnsName,
+        InstanceType: i.instanceType as Instance["InstanceType"],
+        Placement: { AvailabilityZone: i.availabilityZone },
+        State: { Name: (i.state ?? "running") as NonNullable<Instance["State"]>["Name"] },
+        ...(i.lifecycle === "spot" ? { InstanceLifecycle: "spot" as const } : {}),
+        Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
+      };
+    });
+    return { Reservations: [{ Instances: instances }] };
+  }
+}

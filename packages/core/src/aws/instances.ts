@@ -1,0 +1,58 @@
+/** What EC2 says about an instance, and whether it belongs to the configured cluster. */
+import { DescribeInstancesCommand, type EC2Client, type Instance } from "@aws-sdk/client-ec2";
+import { CLUSTER_TAGS } from "../constants";
+import { RetryError } from "../errors";
+
+export interface InstanceInfo {
+  instanceId: string;
+  privateDnsName: string;
+  state: string;
+  /** `spot` for spot instances, `on-demand` otherwise (EC2 omits InstanceLifecycle for on-demand). */
+  lifecycle: string;
+  availabilityZone: string;
+  instanceType: string;
+  tags: Record<string, string>;
+  autoScalingGroup?: string;
+}
+
+const NOT_FOUND = new Set(["InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"]);
+
+function toInfo(instance: Instance): InstanceInfo {
+  const tags = Object.fromEntries((instance.Tags ?? []).filter((t) => t.Key).map((t) => [t.Key as string, t.Value ?? ""]));
+  const asg = tags["aws:autoscaling:groupName"];
+  return {
+    instanceId: instance.InstanceId ?? "",
+    privateDnsName: instance.PrivateDnsName ?? "",
+    state: instance.State?.Name ?? "unknown",
+    lifecycle: instance.InstanceLifecycle ?? "on-demand",
+    availabilityZone: instance.Placement?.AvailabilityZone ?? "",
+    instanceType: instance.InstanceType ?? "",
+    tags,
+    ...(asg ? { autoScalingGroup: asg } : {}),
+  };
+}
+
+export class InstanceDirectory {
+  constructor(private readonly ec2: EC2Client) {}
+
+  /** The instance, or undefined when EC2 does not know it (gone long ago, or never existed). */
+  async describe(instanceId: string): Promise<InstanceInfo | undefined> {
+    try {
+      const answer = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+      const instance = answer.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === instanceId);
+      return instance ? toInfo(instance) : undefined;
+    } catch (error) {
+      const name = (error as { name?: string }).name ?? "";
+      if (NOT_FOUND.has(name)) return undefined;
+      throw new RetryError(`ec2:DescribeInstances ${instanceId} failed: ${(error as Error).message}`, undefined, { cause: error });
+    }
+  }
+}
+
+/** Membership by the tags EKS and the Kubernetes AWS integration put on cluster instances. */
+export function belongsToCluster(instance: InstanceInfo, clusterName: string): boolean {
+  const tags = instance.tags;
+  if (tags[CLUSTER_TAGS.eksClusterName] === clusterName || tags[CLUSTER_TAGS.awsEksClusterPrefix] === clusterName) return true;
+  const value = tags[`${CLUSTER_TAGS.kubernetesClusterPrefix}${clusterName}`];
+  return value === "owned" || value === "shared";
+}

@@ -1,0 +1,67 @@
+/** What the pipeline works with: injected clients and ports, and the invocation's time limit. */
+import type { FollowUpScheduler } from "../aws/follow-ups";
+import type { InstanceDirectory } from "../aws/instances";
+import type { LifecycleActions } from "../aws/lifecycle";
+import type { Notifier } from "../aws/notifier";
+import type { DrainReport } from "../drain/drain";
+import type { KubeApi } from "../kube/api";
+import type { EventRecorder } from "../kube/recorder";
+import type { Log, Metrics } from "../observability";
+import type { Policy } from "../policy/policy";
+
+export interface PipelineDeps {
+  clusterName: string;
+  policy: Policy;
+  kube: KubeApi;
+  instances: InstanceDirectory;
+  lifecycle: LifecycleActions;
+  notifier: Notifier;
+  followUps: FollowUpScheduler;
+  recorder: EventRecorder;
+  log: Log;
+  metrics: Metrics;
+  now: () => number;
+  sleep: (ms: number) => Promise<void>;
+  random: () => number;
+}
+
+export interface Invocation {
+  /** Epoch ms at which the function is stopped (Lambda: now + remaining time). */
+  deadline: number;
+}
+
+export type ActionOutcome = "done" | "skipped" | "scheduled" | "unfinished" | "dry-run";
+
+/** What was done for one instance of one event, for logs, notifications and the simulation report. */
+export interface ActionReport {
+  eventId: string;
+  kind: string;
+  instanceId: string;
+  node?: string;
+  outcome: ActionOutcome;
+  reason?: string;
+  /** What was done (or, in a dry run, would be done), in order. */
+  steps: string[];
+  startedAt: number;
+  finishedAt: number;
+  /** When the instance goes (or the maintenance starts). */
+  deadline?: number;
+  secondsLeft?: number;
+  deadlineMet?: boolean;
+  /** When the node was cordoned, and after how many API requests past resolution. */
+  cordonedAt?: number;
+  requestsToCordon?: number;
+  drain?: DrainReport;
+  kubeRequests: number;
+  dryRun: boolean;
+}
+
+/** A Log that adds the action's identity (event id, instance, node) to every line. */
+export function contextualLog(log: Log, context: Record<string, unknown>): Log {
+  return {
+    debug: (m, e) => log.debug(m, { ...context, ...e }),
+    info: (m, e) => log.info(m, { ...context, ...e }),
+    warn: (m, e) => log.warn(m, { ...context, ...e }),
+    error: (m, e) => log.error(m, { ...context, ...e }),
+  };
+}

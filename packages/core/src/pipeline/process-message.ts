@@ -1,0 +1,62 @@
+/**
+ * One queued message, end to end: parse, run every event it carries through the pipeline, and
+ * sort failures into "acknowledge with a logged reason" (SkipError) and "return to the queue".
+ */
+import { METRICS } from "../constants";
+import { errorMessage, SkipError } from "../errors";
+import type { ParsedMessage } from "../events/types";
+import type { Log, Metrics } from "../observability";
+import type { ActionReport, Invocation } from "./context";
+import type { InterruptionPipeline } from "./pipeline";
+
+export interface MessageDeps {
+  pipeline: InterruptionPipeline;
+  log: Log;
+  metrics: Metrics;
+  now: () => number;
+}
+
+function skipped(error: SkipError, deps: MessageDeps, identity: { eventId: string; kind: string; instanceId: string }): ActionReport {
+  deps.metrics.add(METRICS.eventsIgnored, "Count", 1, { reason: error.reason });
+  deps.log.info("event acknowledged without action", { ...identity, reason: error.reason, detail: error.message });
+  const now = deps.now();
+  return { ...identity, outcome: "skipped", reason: `${error.reason}: ${error.message}`, steps: [], startedAt: now, finishedAt: now, kubeRequests: 0, dryRun: false };
+}
+
+/**
+ * Runs a message; returns a report per event. Throws when any event must be retried, after every
+ * event of the message had its turn (the ones that succeeded are idempotent on redelivery).
+ */
+export async function processMessage(deps: MessageDeps, parse: () => ParsedMessage, invocation: Invocation, messageId: string): Promise<ActionReport[]> {
+  let parsed: ParsedMessage;
+  try {
+    parsed = parse();
+  } catch (error) {
+    if (error instanceof SkipError) return [skipped(error, deps, { eventId: messageId, kind: "unknown", instanceId: "" })];
+    throw error;
+  }
+  const jobs =
+    parsed.type === "follow-up"
+      ? [{ identity: parsed.followUp.event, kind: `follow-up:${parsed.followUp.action}`, run: () => deps.pipeline.handleFollowUp(parsed.followUp, invocation) }]
+      : parsed.events.map((event) => ({ identity: event, kind: event.kind, run: () => deps.pipeline.handleEvent(event, invocation) }));
+  const reports: ActionReport[] = [];
+  let retry: unknown;
+  for (const job of jobs) {
+    const identity = { eventId: job.identity.eventId, kind: job.kind, instanceId: job.identity.instanceId };
+    try {
+      const report = await job.run();
+      deps.log.info("action finished", { ...identity, node: report.node, outcome: report.outcome, steps: report.steps, kubeRequests: report.kubeRequests });
+      reports.push(report);
+    } catch (error) {
+      if (error instanceof SkipError) {
+        reports.push(skipped(error, deps, identity));
+        continue;
+      }
+      deps.metrics.add(METRICS.recordsRetried, "Count", 1, { kind: job.kind });
+      deps.log.warn("action left for retry", { ...identity, error: errorMessage(error), errorName: (error as Error).name });
+      retry ??= error;
+    }
+  }
+  if (retry !== undefined) throw retry;
+  return reports;
+}

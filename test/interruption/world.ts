@@ -1,0 +1,125 @@
+/**
+ * A whole world for the interruption handler: kube-local with the demo cluster, AWS faked in
+ * memory, the real runtime and handler, and a clock set just after the sample event's time.
+ */
+import { parsePolicy, Recorder, type PolicyInput } from "@spot-manager/core";
+import { startKubeLocal, type KubeLocal, type KubeLocalOptions } from "@spot-manager/kube-local";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { AwsWorld } from "../../packages/cli/src/simulate/aws-world";
+import { createInterruptionHandler, type DirectResult } from "../../functions/interruption";
+import { createInterruptionRuntime, type InterruptionRuntime } from "../../functions/lib/interruption-runtime";
+
+export const CLUSTER = "demo";
+export const TOPIC_ARN = "arn:aws:sns:us-west-2:123456789012:spot-manager-notifications";
+export const QUEUE_URL = "https://sqs.us-west-2.amazonaws.com/123456789012/spot-manager-interruptions";
+export const QUEUE_ARN = "arn:aws:sqs:us-west-2:123456789012:spot-manager-interruptions";
+
+export interface World {
+  kube: KubeLocal;
+  aws: AwsWorld;
+  recorder: Recorder;
+  runtime: InterruptionRuntime;
+  /** Invokes the handler as Lambda would, with `remainingMs` left. */
+  invoke(event: unknown, remainingMs?: number): Promise<SQSBatchResponse | DirectResult>;
+  /** Wraps EventBridge events as SQS records (compact JSON bodies, as EventBridge writes them). */
+  sqs(...bodies: unknown[]): SQSEvent;
+  /** Moves the handler's clock (not kube-local's) by this many ms. */
+  advance(ms: number): void;
+  now(): number;
+  stop(): Promise<void>;
+}
+
+export interface WorldOptions {
+  policy?: PolicyInput;
+  /** The instant the handler's clock starts at (default: one second after the spot warning sample). */
+  startAt?: string;
+  kube?: KubeLocalOptions;
+  scheduler?: boolean;
+}
+
+let messageNumber = 0;
+
+export async function createWorld(options: WorldOptions = {}): Promise<World> {
+  const kube = await startKubeLocal({ seed: "demo", simulation: { timeScale: 0.01, podStartupSeconds: 0.5 }, ...options.kube });
+  const aws = new AwsWorld();
+  aws.addNodes(kube.list("nodes"), CLUSTER);
+  const recorder = new Recorder();
+  let offset = Date.now() - Date.parse(options.startAt ?? "2024-05-14T18:21:08Z");
+  const now = () => Date.now() - offset;
+  const runtime = await createInterruptionRuntime({
+    config: {
+      clusterName: CLUSTER,
+      region: "us-west-2",
+      policy: parsePolicy(options.policy ?? {}),
+      topicArn: TOPIC_ARN,
+      queueUrl: QUEUE_URL,
+      ...(options.scheduler === false ? {} : { scheduler: { queueArn: QUEUE_ARN, roleArn: "arn:aws:iam::123456789012:role/spot-manager-scheduler", groupName: "spot-manager" } }),
+      functionName: "spot-manager-interruption",
+    },
+    clients: aws.clients,
+    log: recorder,
+    metrics: recorder,
+    kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => kube.token },
+    now,
+  });
+  const handler = createInterruptionHandler(async () => runtime);
+  return {
+    kube,
+    aws,
+    recorder,
+    runtime,
+    invoke: (event, remainingMs = 900_000) => handler(event, { getRemainingTimeInMillis: () => remainingMs, awsRequestId: `req-${(messageNumber += 1)}` }),
+    sqs: (...bodies) => ({
+      Records: bodies.map((body) => {
+        messageNumber += 1;
+        return {
+          messageId: `msg-${messageNumber}`,
+          receiptHandle: `handle-${messageNumber}`,
+          body: typeof body === "string" ? body : JSON.stringify(body),
+          attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()), SenderId: "AIDAEXAMPLE", ApproximateFirstReceiveTimestamp: String(Date.now()) },
+          messageAttributes: {},
+          md5OfBody: "",
+          eventSource: "aws:sqs",
+          eventSourceARN: QUEUE_ARN,
+          awsRegion: "us-west-2",
+        };
+      }),
+    }),
+    advance: (ms) => {
+      offset -= ms;
+    },
+    now,
+    stop: async () => {
+      aws.restore();
+      await kube.stop();
+    },
+  };
+}
+
+export interface NodeView {
+  unschedulable: boolean;
+  taints: { key: string; value?: string; effect: string }[];
+  annotations: Record<string, string>;
+}
+
+export function nodeView(kube: KubeLocal, name: string): NodeView {
+  const node = kube.get("nodes", undefined, name) as { spec?: { unschedulable?: boolean; taints?: NodeView["taints"] }; metadata: { annotations?: Record<string, string> } } | undefined;
+  if (!node) throw new Error(`node ${name} not found`);
+  return { unschedulable: Boolean(node.spec?.unschedulable), taints: node.spec?.taints ?? [], annotations: node.metadata.annotations ?? {} };
+}
+
+/** Names of the pods bound to a node that are not being deleted. */
+export function podsOn(kube: KubeLocal, node: string): string[] {
+  return kube
+    .list("pods")
+    .filter((p) => (p["spec"] as { nodeName?: string }).nodeName === node && !p.metadata.deletionTimestamp)
+    .map((p) => `${p.metadata.namespace}/${p.metadata.name}`)
+    .sort();
+}
+
+export function eventsAbout(kube: KubeLocal, name: string): { reason: string; type: string; message: string }[] {
+  return kube
+    .list("events")
+    .filter((e) => (e["involvedObject"] as { name?: string }).name === name)
+    .map((e) => ({ reason: String(e["reason"]), type: String(e["type"]), message: String(e["message"]) }));
+}
