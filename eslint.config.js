@@ -15,6 +15,13 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "no-console": "off",
       eqeqeq: ["error", "smart"],
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: 'Use `import * as z from "zod"`: the `z` object keeps every locale in the Lambda bundle.',
+        },
+      ],
     },
   },
 );

@@ -4,7 +4,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
-import { parseMessage, parseMessageBody, processMessage, RetryError, type ActionReport } from "@spot-manager/core";
+import { parseMessage, parseMessageBody, processMessage, RetryError, type ActionReport, type InterruptionPipeline, type MessageDeps } from "@spot-manager/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { readInterruptionConfig } from "./lib/env";
 import { createAwsClients, createInterruptionRuntime, type InterruptionRuntime } from "./lib/interruption-runtime";
@@ -19,6 +19,10 @@ export interface DrillEnvelope {
 
 export interface DirectResult {
   reports: ActionReport[];
+}
+
+function messageDeps(runtime: InterruptionRuntime, pipeline: InterruptionPipeline): MessageDeps {
+  return { pipeline, log: runtime.log, metrics: runtime.metrics, now: runtime.now, ...(runtime.onReport ? { onReport: runtime.onReport } : {}) };
 }
 
 function isSqsEvent(event: unknown): event is SQSEvent {
@@ -39,14 +43,15 @@ async function handleBatch(runtime: InterruptionRuntime, event: SQSEvent, contex
   const pipeline = runtime.pipeline(false);
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     try {
-      await processMessage({ pipeline, log: runtime.log, metrics: runtime.metrics, now: runtime.now }, () => parseMessageBody(record.body), { deadline }, record.messageId);
+      await processMessage(messageDeps(runtime, pipeline), () => parseMessageBody(record.body), { deadline }, record.messageId);
     } catch (error) {
       // unfinished work and throttled dependencies come back sooner than the queue's visibility timeout
       if (error instanceof RetryError && error.retryAfterSeconds !== undefined) await shortenVisibility(runtime, record, error.retryAfterSeconds);
       throw error;
     }
   };
-  return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context: context as Context, processInParallel: true });
+  // a batch where every record must be retried is still an answer, not a function error
+  return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context: context as Context, processInParallel: true, throwOnFullBatchFailure: false });
 }
 
 async function shortenVisibility(runtime: InterruptionRuntime, record: SQSRecord, seconds: number): Promise<void> {
@@ -63,7 +68,7 @@ async function handleDirect(runtime: InterruptionRuntime, event: unknown, contex
   const dryRun = (event as DrillEnvelope).drill?.dryRun === true;
   const deadline = runtime.now() + context.getRemainingTimeInMillis();
   const reports = await processMessage(
-    { pipeline: runtime.pipeline(dryRun), log: runtime.log, metrics: runtime.metrics, now: runtime.now },
+    messageDeps(runtime, runtime.pipeline(dryRun)),
     () => parseMessage(event),
     { deadline },
     context.awsRequestId,

@@ -1,5 +1,5 @@
 /** Reads the function's configuration from its environment once, typed, failing with the variable named. */
-import { z } from "zod";
+import * as z from "zod";
 import { ConfigError, parsePolicy, type Policy } from "@spot-manager/core";
 
 const envSchema = z.object({

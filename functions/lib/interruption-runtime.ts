@@ -23,6 +23,7 @@ import {
   QueueFollowUps,
   SnsNotifier,
   type FollowUpScheduler,
+  type ActionReport,
   type KubeEndpoint,
   type Log,
   type Metrics,
@@ -60,6 +61,7 @@ export interface InterruptionRuntime {
   log: Log;
   metrics: Metrics & { flush?(): void };
   now: () => number;
+  onReport?: (report: ActionReport) => void;
   /** The pipeline, or its dry-run twin (for drills that must change nothing). */
   pipeline(dryRun: boolean): InterruptionPipeline;
 }
@@ -74,6 +76,8 @@ export interface RuntimeOptions {
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Called with every action report (the local simulation uses it). */
+  onReport?: (report: ActionReport) => void;
 }
 
 /** Resolves the EKS endpoint (DescribeCluster) and signs tokens with the function's role. */
@@ -103,7 +107,8 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
   const { config, clients, log, metrics } = options;
   const now = options.now ?? Date.now;
   const endpoint = options.kubeEndpoint ?? (await eksEndpoint(config, clients));
-  const kube = new KubeApi(new KubeGateway(endpoint, { now }));
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const kube = new KubeApi(new KubeGateway(endpoint, { now, sleep }));
   const base: Omit<PipelineDeps, "policy"> = {
     clusterName: config.clusterName,
     kube,
@@ -115,7 +120,7 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
     log,
     metrics,
     now,
-    sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
+    sleep,
     random: options.random ?? Math.random,
   };
   const pipelines = new Map<boolean, InterruptionPipeline>();
@@ -126,6 +131,7 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
     log,
     metrics,
     now,
+    ...(options.onReport ? { onReport: options.onReport } : {}),
     pipeline(dryRun: boolean) {
       const effective = dryRun || config.policy.dryRun;
       let pipeline = pipelines.get(effective);

@@ -1,6 +1,7 @@
 /** The `spot-manager` command. */
 import { Command, CommanderError } from "commander";
 import { registerKubeLocal } from "./commands/kube-local";
+import { registerSimulate } from "./commands/simulate";
 import { NotAvailableError, registerPending } from "./commands/pending";
 import { UsageError } from "./options";
 
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .description("Serverless spot and scaling manager for Amazon EKS: local simulation, drills, drains and benchmarks")
     .showHelpAfterError()
     .exitOverride();
+  registerSimulate(program);
   registerKubeLocal(program);
   registerPending(program, new Set(program.commands.map((c) => c.name())));
   return program;

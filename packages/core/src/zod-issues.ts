@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 
 /** One line naming every bad field, the rule it broke and the value it had. */
 export function describeZodIssues(error: z.ZodError, prefix = ""): string {

@@ -2,7 +2,7 @@
  * EC2 Auto Scaling lifecycle actions, through EventBridge (`EC2 Instance-terminate/launch Lifecycle
  * Action`) or sent by the hook straight to SQS (flat JSON, with a TEST_NOTIFICATION on creation).
  */
-import { z } from "zod";
+import * as z from "zod";
 import { SkipError } from "../errors";
 import { envelopeBase, INSTANCE_ID, parseOrThrow, type Envelope } from "./envelope";
 import type { InterruptionEvent, LifecycleDetails } from "./types";

@@ -1,5 +1,5 @@
 /** The EventBridge envelope, and how zod's complaints become one clear message naming the fields. */
-import { z } from "zod";
+import * as z from "zod";
 import { MalformedEventError } from "../errors";
 import { describeZodIssues } from "../zod-issues";
 

@@ -2,7 +2,7 @@
  * Follow-ups: work the pipeline hands to its own queue for later (drain before maintenance,
  * rebalance taint removal, launch readiness checks), carried in an EventBridge-shaped envelope.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { INSTANCE_ID, ISO_TIME, parseOrThrow } from "./envelope";
 import { INTERRUPTION_KINDS, type FollowUp, type InterruptionEvent } from "./types";
 

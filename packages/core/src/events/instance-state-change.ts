@@ -1,5 +1,5 @@
 /** EC2 Instance State-change Notification: stopping / shutting-down drain what is left; terminated is recorded. */
-import { z } from "zod";
+import * as z from "zod";
 import { envelopeBase, INSTANCE_ID, parseOrThrow, type Envelope } from "./envelope";
 import type { InterruptionEvent } from "./types";
 

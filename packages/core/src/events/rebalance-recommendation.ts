@@ -1,5 +1,5 @@
 /** EC2 Instance Rebalance Recommendation: elevated risk of interruption, no deadline yet. */
-import { z } from "zod";
+import * as z from "zod";
 import { envelopeBase, INSTANCE_ID, parseOrThrow, type Envelope } from "./envelope";
 import type { InterruptionEvent } from "./types";
 

@@ -2,7 +2,7 @@
  * AWS Health scheduled changes for EC2 (maintenance, retirement): every affected instance gets
  * its own event, with the maintenance start as the deadline.
  */
-import { z } from "zod";
+import * as z from "zod";
 import { UnsupportedEventError } from "../errors";
 import { envelopeBase, INSTANCE_ID, parseOrThrow, type Envelope } from "./envelope";
 import type { InterruptionEvent } from "./types";

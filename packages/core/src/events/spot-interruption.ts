@@ -1,5 +1,5 @@
 /** EC2 Spot Instance Interruption Warning: drain before the two minutes run out. */
-import { z } from "zod";
+import * as z from "zod";
 import { envelopeBase, INSTANCE_ID, parseOrThrow, type Envelope } from "./envelope";
 import { SPOT_WARNING_SECONDS, type InterruptionEvent } from "./types";
 

@@ -149,6 +149,7 @@ export class InterruptionPipeline {
     const cordonNow = protection.cordon && !node.spec?.unschedulable;
     if (protection.cordon) action.step(node.spec?.unschedulable ? "cordon (already cordoned)" : "cordon");
     if (this.dryRun) return node;
+    const requestsBefore = this.deps.kube.gateway.requests;
     const result = await changeNode(this.deps.kube, node, {
       ...(taint ? { addTaints: [taint] } : {}),
       ...(protection.cordon ? { unschedulable: true } : {}),
@@ -156,7 +157,8 @@ export class InterruptionPipeline {
     }, () => new Date(this.deps.now()));
     if (protection.cordon) {
       action.report.cordonedAt = this.deps.now();
-      action.report.requestsToCordon = result.requests;
+      // every attempt counts, retries included
+      action.report.requestsToCordon = this.deps.kube.gateway.requests - requestsBefore;
       if (cordonNow && result.changed) this.deps.metrics.add(METRICS.nodesCordoned, "Count", 1, { kind: action.event.kind });
     }
     return result.node;

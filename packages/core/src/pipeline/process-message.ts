@@ -14,6 +14,8 @@ export interface MessageDeps {
   log: Log;
   metrics: Metrics;
   now: () => number;
+  /** Sees every report (the local simulation builds its report from them). */
+  onReport?: (report: ActionReport) => void;
 }
 
 function skipped(error: SkipError, deps: MessageDeps, identity: { eventId: string; kind: string; instanceId: string }): ActionReport {
@@ -47,9 +49,12 @@ export async function processMessage(deps: MessageDeps, parse: () => ParsedMessa
       const report = await job.run();
       deps.log.info("action finished", { ...identity, node: report.node, outcome: report.outcome, steps: report.steps, kubeRequests: report.kubeRequests });
       reports.push(report);
+      deps.onReport?.(report);
     } catch (error) {
       if (error instanceof SkipError) {
-        reports.push(skipped(error, deps, identity));
+        const report = skipped(error, deps, identity);
+        reports.push(report);
+        deps.onReport?.(report);
         continue;
       }
       deps.metrics.add(METRICS.recordsRetried, "Count", 1, { kind: job.kind });

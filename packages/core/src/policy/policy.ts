@@ -2,7 +2,7 @@
  * What spot-manager does for each kind of signal, per stage. Defaults follow the design table;
  * every step can be switched per kind. Validated with zod: a bad value fails with the field named.
  */
-import { z } from "zod";
+import * as z from "zod";
 import type { TaintStyle } from "../constants";
 import { ConfigError } from "../errors";
 import { describeZodIssues } from "../zod-issues";

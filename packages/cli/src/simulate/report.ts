@@ -1,0 +1,121 @@
+/** The simulation report: per node what was done, when, pods moved, PDB blocks, deadline met or missed. */
+import type { ActionReport } from "@spot-manager/core";
+import type { NodeState, ScenarioRun } from "./run";
+
+export interface NodeReport {
+  node: string | null;
+  instanceId: string;
+  kind: string;
+  eventId: string;
+  outcome: string;
+  reason?: string;
+  steps: string[];
+  /** Simulated seconds since the scenario began. */
+  startedAtSeconds: number;
+  finishedAtSeconds: number;
+  cordonedAtSeconds?: number;
+  requestsToCordon?: number;
+  deadline?: string;
+  deadlineMet?: boolean;
+  secondsLeft?: number;
+  drainSeconds?: number;
+  podsEvicted: string[];
+  podsForceDeleted: string[];
+  podsLeft: string[];
+  podsNotMoved: { pod: string; reason: string }[];
+  pdbRefusals: number;
+  pdbBlockedPods: string[];
+  kubeRequests: number;
+}
+
+export interface ScenarioReport {
+  scenario: string;
+  description: string;
+  actions: NodeReport[];
+  nodesAtEnd: NodeState[];
+  notifications: number;
+  lifecycleCalls: Record<string, unknown>[];
+  kubernetesEvents: number;
+  kubeRequests: number;
+  recordsReturnedToQueue: number;
+  wallSeconds: number;
+}
+
+const name = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
+
+function actionReport(run: ScenarioRun, r: ActionReport): NodeReport {
+  const rel = (ms: number) => Number(((ms - run.origin) / 1000).toFixed(2));
+  const drain = r.drain;
+  return {
+    node: r.node ?? null,
+    instanceId: r.instanceId,
+    kind: r.kind,
+    eventId: r.eventId,
+    outcome: r.outcome,
+    ...(r.reason ? { reason: r.reason } : {}),
+    steps: r.steps,
+    startedAtSeconds: rel(r.startedAt),
+    finishedAtSeconds: rel(r.finishedAt),
+    ...(r.cordonedAt !== undefined ? { cordonedAtSeconds: rel(r.cordonedAt) } : {}),
+    ...(r.requestsToCordon !== undefined ? { requestsToCordon: r.requestsToCordon } : {}),
+    ...(r.deadline !== undefined ? { deadline: new Date(r.deadline).toISOString() } : {}),
+    ...(r.deadlineMet !== undefined ? { deadlineMet: r.deadlineMet } : {}),
+    ...(r.secondsLeft !== undefined ? { secondsLeft: Number(r.secondsLeft.toFixed(1)) } : {}),
+    ...(drain ? { drainSeconds: Number(((drain.finishedAt - drain.startedAt) / 1000).toFixed(2)) } : {}),
+    podsEvicted: drain?.evicted.map(name) ?? [],
+    podsForceDeleted: drain?.forceDeleted.map(name) ?? [],
+    podsLeft: drain?.remaining.map(name) ?? [],
+    podsNotMoved: [...(drain?.skipped ?? []), ...(drain?.refused ?? [])].map((s) => ({ pod: name(s.pod), reason: s.reason })),
+    pdbRefusals: drain?.blockedByPdb ?? 0,
+    pdbBlockedPods: drain?.pdbBlockedPods.map(name) ?? [],
+    kubeRequests: r.kubeRequests,
+  };
+}
+
+export function scenarioReport(run: ScenarioRun): ScenarioReport {
+  return {
+    scenario: run.scenario.name,
+    description: run.scenario.description,
+    actions: run.reports.map((r) => actionReport(run, r)),
+    nodesAtEnd: run.nodes,
+    notifications: run.notifications.length,
+    lifecycleCalls: run.lifecycleCompletions,
+    kubernetesEvents: run.kubernetesEvents,
+    kubeRequests: run.kubeRequests,
+    recordsReturnedToQueue: run.batchFailures,
+    wallSeconds: run.wallSeconds,
+  };
+}
+
+function short(list: string[], max = 4): string {
+  if (list.length === 0) return "none";
+  const shown = list.slice(0, max).join(", ");
+  return list.length > max ? `${shown}, … (${list.length} in all)` : shown;
+}
+
+/** The report as text for a terminal. */
+export function formatScenario(report: ScenarioReport): string {
+  const lines = [`\n== ${report.scenario}: ${report.description}`];
+  for (const a of report.actions) {
+    lines.push(`  ${a.node ?? "(no node)"}  ${a.instanceId}  ${a.kind}  event ${a.eventId.slice(0, 8)}…  -> ${a.outcome}${a.reason ? ` (${a.reason})` : ""}`);
+    if (a.steps.length) lines.push(`    done: ${a.steps.join("; ")}`);
+    if (a.cordonedAtSeconds !== undefined) lines.push(`    cordoned at t+${a.cordonedAtSeconds.toFixed(2)}s (${a.requestsToCordon} API request(s) after resolution)`);
+    if (a.drainSeconds !== undefined) {
+      lines.push(`    pods moved: ${a.podsEvicted.length} evicted (${short(a.podsEvicted)}), ${a.podsForceDeleted.length} deleted at the deadline`);
+      lines.push(`    PDB refusals: ${a.pdbRefusals}${a.pdbBlockedPods.length ? ` (${short(a.pdbBlockedPods)})` : ""}; left behind: ${short(a.podsLeft)}`);
+      lines.push(
+        `    drain took ${a.drainSeconds.toFixed(1)} s; deadline ${a.deadline ?? "-"} ${
+          a.deadlineMet ? `met with ${a.secondsLeft?.toFixed(1)} s to spare` : `MISSED: ${a.podsLeft.length} pod(s) still on the node when the drain had to stop${a.secondsLeft !== undefined ? `, ${a.secondsLeft.toFixed(1)} s before the deadline` : ""}`
+        }`,
+      );
+      if (a.podsNotMoved.length) lines.push(`    stayed by design: ${short(a.podsNotMoved.map((p) => `${p.pod} (${p.reason})`))}`);
+    }
+  }
+  for (const n of report.nodesAtEnd) {
+    lines.push(`  at the end ${n.node}: ${n.unschedulable ? "cordoned" : "schedulable"}; taints ${short(n.taints)}; pods ${n.pods.length}`);
+  }
+  lines.push(
+    `  notifications: ${report.notifications}; lifecycle calls: ${report.lifecycleCalls.length}; Kubernetes events: ${report.kubernetesEvents}; API requests: ${report.kubeRequests}; records back to the queue: ${report.recordsReturnedToQueue}; ${report.wallSeconds.toFixed(1)} s wall time`,
+  );
+  return lines.join("\n");
+}
