@@ -1,9 +1,12 @@
 /** The `spot-manager` command. */
 import { Command, CommanderError } from "commander";
+import { registerBench } from "./commands/bench";
+import { registerDrain } from "./commands/drain";
+import { registerDrill } from "./commands/drill";
 import { registerKubeLocal } from "./commands/kube-local";
 import { registerSimulate } from "./commands/simulate";
 import { NotAvailableError, registerPending } from "./commands/pending";
-import { UsageError } from "./options";
+import { CommandFailedError, UsageError } from "./options";
 
 export function buildProgram(): Command {
   const program = new Command("spot-manager")
@@ -11,6 +14,9 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerSimulate(program);
+  registerBench(program);
+  registerDrain(program);
+  registerDrill(program);
   registerKubeLocal(program);
   registerPending(program, new Set(program.commands.map((c) => c.name())));
   return program;
@@ -27,6 +33,10 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof NotAvailableError) {
       console.error(`spot-manager: ${error.message}`);
       return 3;
+    }
+    if (error instanceof CommandFailedError) {
+      console.error(`spot-manager: ${error.message}`);
+      return 1;
     }
     if (error instanceof UsageError) {
       console.error(`spot-manager: ${error.message}`);

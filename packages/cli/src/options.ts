@@ -14,3 +14,8 @@ export function positiveNumber(flag: string, opts: { allowZero?: boolean; intege
     return n;
   };
 }
+
+/** The command ran and its job failed (a drain left pods, an invoked function failed): exit code 1. */
+export class CommandFailedError extends Error {
+  override readonly name = "CommandFailedError";
+}

@@ -4,7 +4,8 @@
  */
 import { apiErrors, successStatus, type Status } from "./errors";
 import { asPod, isPodReady, isTerminating, podPhase, type Pod } from "./objects";
-import { computePdbStatus, podsForPdb, type Pdb } from "./pdb";
+import { computePdbStatus, type Pdb } from "./pdb";
+import { matchesLabelSelectorObject } from "./selectors";
 import type { Registry } from "./registry";
 import { RESOURCES } from "./resources";
 import type { DeleteOptions } from "./strategies";
@@ -67,7 +68,7 @@ export function evictPod(registry: Registry, namespace: string, name: string, bo
     .peekAll("poddisruptionbudgets", namespace)
     .map((o) => o as Pdb)
     // inside the eviction subresource an empty selector matches nothing
-    .filter((pdb) => podsForPdb(registry.store, pdb, { emptyMatchesAll: false }).some((p) => p.metadata.uid === pod.metadata.uid));
+    .filter((pdb) => matchesLabelSelectorObject(pdb.spec?.selector, pod.metadata.labels ?? {}, { emptyMatchesAll: false }));
   if (pdbs.length > 1) {
     return {
       kind: "Status",

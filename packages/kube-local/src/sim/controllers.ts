@@ -168,13 +168,27 @@ function deletionOrder(a: Pod, b: Pod): number {
   return rank(b) - rank(a) || (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? "");
 }
 
+/** Pods grouped by the uid of their controller, built once per pass. */
+function podsByController(registry: Registry): Map<string, Pod[]> {
+  const index = new Map<string, Pod[]>();
+  for (const obj of registry.store.peekAll(PODS.storage)) {
+    const uid = controllerOf(obj)?.uid;
+    if (!uid) continue;
+    const list = index.get(uid);
+    if (list) list.push(asPod(obj));
+    else index.set(uid, [asPod(obj)]);
+  }
+  return index;
+}
+
 export function reconcileReplicaSets(registry: Registry): number {
   let writes = 0;
+  const owned = podsByController(registry);
   for (const obj of registry.store.peekAll(REPLICASETS.storage)) {
     const rs = obj as ReplicaSet;
     if (isTerminating(rs)) continue;
     const namespace = rs.metadata.namespace ?? "";
-    const pods = registry.store.peekAll(PODS.storage, namespace).map(asPod).filter((p) => ownedBy(p, rs));
+    const pods = owned.get(rs.metadata.uid ?? "") ?? [];
     const active = pods.filter(isPodActive);
     const want = rs.spec?.replicas ?? 1;
     if (active.length < want) {
@@ -221,11 +235,13 @@ function daemonEligible(ds: DaemonSet, node: Node): boolean {
 export function reconcileDaemonSets(registry: Registry): number {
   let writes = 0;
   const nodes = registry.store.peekAll(NODES.storage).map(asNode);
-  for (const obj of registry.store.peekAll(DAEMONSETS.storage)) {
+  const daemonSets = registry.store.peekAll(DAEMONSETS.storage);
+  const owned = daemonSets.length > 0 ? podsByController(registry) : new Map<string, Pod[]>();
+  for (const obj of daemonSets) {
     const ds = obj as DaemonSet;
     if (isTerminating(ds)) continue;
     const namespace = ds.metadata.namespace ?? "";
-    const pods = registry.store.peekAll(PODS.storage, namespace).map(asPod).filter((p) => ownedBy(p, ds) && isPodActive(p));
+    const pods = (owned.get(ds.metadata.uid ?? "") ?? []).filter(isPodActive);
     const owner = ownerRef("DaemonSet", "apps/v1", ds);
     let desired = 0;
     for (const node of nodes) {

@@ -1,0 +1,67 @@
+/** A kube-local cluster, AWS in memory and the real interruption handler, for benchmarks. */
+import { parsePolicy, Recorder, syntheticEvent, type ActionReport, type PolicyInput } from "@spot-manager/core";
+import { startKubeLocal, type ClusterSeed, type KubeLocal, type KubeLocalOptions } from "@spot-manager/kube-local";
+import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { createInterruptionHandler, type DirectResult } from "../../../../functions/interruption";
+import { createInterruptionRuntime } from "../../../../functions/lib/interruption-runtime";
+import { AwsWorld } from "../simulate/aws-world";
+
+export const BENCH_CLUSTER = "bench";
+
+export interface BenchWorld {
+  kube: KubeLocal;
+  aws: AwsWorld;
+  reports: ActionReport[];
+  invoke(event: unknown): Promise<SQSBatchResponse | DirectResult>;
+  stop(): Promise<void>;
+}
+
+export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyInput; kube?: KubeLocalOptions } = {}): Promise<BenchWorld> {
+  const kube = await startKubeLocal({ simulation: { timeScale: 1, podStartupSeconds: 0.5 }, ...options.kube });
+  await kube.seed(seed);
+  const aws = new AwsWorld();
+  aws.addNodes(kube.list("nodes"), BENCH_CLUSTER);
+  const reports: ActionReport[] = [];
+  const sink = new Recorder();
+  const runtime = await createInterruptionRuntime({
+    config: { clusterName: BENCH_CLUSTER, region: "us-west-2", policy: parsePolicy(options.policy ?? {}), functionName: "spot-manager-interruption" },
+    clients: aws.clients,
+    log: sink,
+    metrics: sink,
+    kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => kube.token },
+    onReport: (r) => reports.push(r),
+  });
+  const handler = createInterruptionHandler(async () => runtime);
+  let n = 0;
+  return {
+    kube,
+    aws,
+    reports,
+    invoke: (event) => handler(event, { getRemainingTimeInMillis: () => 900_000, awsRequestId: `bench-${(n += 1)}` }),
+    stop: async () => {
+      aws.restore();
+      await kube.stop();
+    },
+  };
+}
+
+/** A spot interruption warning for an instance, emitted now, in the shape AWS sends. */
+export function spotWarning(instanceId: string, at = new Date()): Record<string, unknown> {
+  return syntheticEvent("spot-itn", { instanceId, now: at, region: "us-west-2", account: "123456789012" });
+}
+
+export function sqsBatch(bodies: Record<string, unknown>[]): SQSEvent {
+  return {
+    Records: bodies.map((body, i) => ({
+      messageId: `bench-${i}-${String(body["id"])}`,
+      receiptHandle: `bench-${i}`,
+      body: JSON.stringify(body),
+      attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()), SenderId: "bench", ApproximateFirstReceiveTimestamp: String(Date.now()) },
+      messageAttributes: {},
+      md5OfBody: "",
+      eventSource: "aws:sqs",
+      eventSourceARN: "arn:aws:sqs:us-west-2:123456789012:spot-manager-interruptions",
+      awsRegion: "us-west-2",
+    })),
+  };
+}

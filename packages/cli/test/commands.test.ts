@@ -1,0 +1,145 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
+import { parseMessage } from "@spot-manager/core";
+import { DEMO_INTERRUPTED_NODE, startKubeLocal, type KubeLocal } from "@spot-manager/kube-local";
+import { mockClient } from "aws-sdk-client-mock";
+import { Command } from "commander";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { drillPayload, registerDrill } from "../src/commands/drill";
+import { main } from "../src/index";
+
+/** Lambda's response payload (the SDK wraps bytes in a blob adapter; the handler only reads bytes). */
+const lambdaPayload = (value: unknown) => Buffer.from(JSON.stringify(value)) as unknown as InvokeCommandOutput["Payload"];
+
+let kube: KubeLocal | undefined;
+let dir: string | undefined;
+afterEach(async () => {
+  await kube?.stop();
+  kube = undefined;
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+  vi.restoreAllMocks();
+});
+
+async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
+  let out = "";
+  let err = "";
+  vi.spyOn(process.stdout, "write").mockImplementation((c) => ((out += String(c)), true));
+  vi.spyOn(process.stderr, "write").mockImplementation((c) => ((err += String(c)), true));
+  vi.spyOn(console, "log").mockImplementation((...p: unknown[]) => void (out += `${p.join(" ")}\n`));
+  vi.spyOn(console, "error").mockImplementation((...p: unknown[]) => void (err += `${p.join(" ")}\n`));
+  try {
+    return { code: await run(), out, err };
+  } finally {
+    vi.restoreAllMocks();
+  }
+}
+
+describe("spot-manager simulate", () => {
+  it("plays the single spot interruption and reports per node, as JSON", async () => {
+    const result = await capture(() => main(["node", "spot-manager", "simulate", "--scenario", "spot-interruption", "--json", "--time-scale", "0.05"]));
+    expect(result.code, result.err).toBe(0);
+    const report = JSON.parse(result.out) as { scenarios: { scenario: string; actions: Record<string, unknown>[]; notifications: number }[] };
+    const [scenario] = report.scenarios;
+    expect(scenario?.scenario).toBe("spot-interruption");
+    expect(scenario?.notifications).toBe(2);
+    expect(scenario?.actions[0]).toMatchObject({ node: DEMO_INTERRUPTED_NODE, kind: "spot-interruption", outcome: "done", deadlineMet: true, podsLeft: [], requestsToCordon: 1 });
+    expect(scenario?.actions[0]?.["podsEvicted"]).toHaveLength(5);
+    expect(result.err).toContain("spot-interruption for i-1234567890abcdef0 received");
+  });
+
+  it("mass reclaim: PodDisruptionBudgets hold, the report shows the blocks and the missed deadlines", async () => {
+    const result = await capture(() => main(["node", "spot-manager", "simulate", "--scenario", "mass-reclaim", "--time-scale", "0.02"]));
+    expect(result.code, result.err).toBe(0);
+    expect(result.out).toContain("== mass-reclaim");
+    expect(result.out.match(/MISSED: \d pod\(s\) still on the node/g)).toHaveLength(3);
+    expect(result.out).toMatch(/PDB refusals: [1-9]\d*/);
+  });
+
+  it("names the scenarios when given an unknown one", async () => {
+    const result = await capture(() => main(["node", "spot-manager", "simulate", "--scenario", "nope"]));
+    expect(result.code).toBe(2);
+    expect(result.err).toContain('unknown scenario "nope"; choose one of: all, spot-interruption, rebalance-then-interruption, asg-scale-in, mass-reclaim, api-faults');
+  });
+});
+
+describe("spot-manager drain", () => {
+  it("drains a node of a cluster reached through a kubeconfig", async () => {
+    kube = await startKubeLocal({ seed: "demo", simulation: { timeScale: 0.01, podStartupSeconds: 1 } });
+    dir = await mkdtemp(join(tmpdir(), "drain-"));
+    const config = join(dir, "kubeconfig");
+    await kube.writeKubeconfig(config);
+    const result = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", DEMO_INTERRUPTED_NODE, "--timeout", "60"]));
+    expect(result.code, result.err + result.out).toBe(0);
+    expect(result.out).toContain("evicted: 5");
+    expect(result.out).toContain(`node/${DEMO_INTERRUPTED_NODE} drained`);
+    const left = kube.list("pods").filter((p) => (p["spec"] as { nodeName?: string }).nodeName === DEMO_INTERRUPTED_NODE && !p.metadata.deletionTimestamp);
+    expect(left).toHaveLength(2);
+  });
+
+  it("--dry-run lists the pods and changes nothing", async () => {
+    kube = await startKubeLocal({ seed: "demo", simulation: false });
+    dir = await mkdtemp(join(tmpdir(), "drain-"));
+    const config = join(dir, "kubeconfig");
+    await kube.writeKubeconfig(config);
+    const result = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", DEMO_INTERRUPTED_NODE, "--dry-run"]));
+    expect(result.code).toBe(0);
+    expect(result.out).toContain("would evict: 5");
+    expect(result.out).toContain("shop/debug-shell");
+    expect(kube.stats.log.filter((r) => r.verb !== "get" && r.verb !== "list")).toEqual([]);
+  });
+
+  it("fails with exit code 1 when pods are left at the timeout, and 2 for a missing node", async () => {
+    kube = await startKubeLocal({ seed: "demo", simulation: false });
+    dir = await mkdtemp(join(tmpdir(), "drain-"));
+    const config = join(dir, "kubeconfig");
+    await kube.writeKubeconfig(config);
+    const stuck = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", DEMO_INTERRUPTED_NODE, "--timeout", "2"]));
+    const missing = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", "nope"]));
+    expect(stuck.code).toBe(1);
+    expect(stuck.err).toContain("not fully drained");
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('node "nope" not found');
+  });
+});
+
+describe("spot-manager drill", () => {
+  it("invokes the stage's interruption function with a real-shaped event marked as a drill", async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: lambdaPayload({ reports: [{ outcome: "dry-run" }] }) });
+    const program = new Command("spot-manager").exitOverride();
+    registerDrill(program, () => new LambdaClient({ region: "us-west-2" }));
+    const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
+    await program.parseAsync(["node", "spot-manager", "drill", "--stage", "prod", "--instance", "i-1234567890abcdef0", "--kind", "spot-itn", "--dry-run"]);
+    expect(lambda).toReceiveCommandWith(InvokeCommand, { FunctionName: "spot-manager-prod-interruption", InvocationType: "RequestResponse" });
+    const payload = JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array).toString("utf8")) as Record<string, unknown>;
+    expect(payload["drill"]).toEqual({ dryRun: true });
+    const parsed = parseMessage(payload);
+    expect(parsed.type === "signal" && parsed.events[0]).toMatchObject({ kind: "spot-interruption", instanceId: "i-1234567890abcdef0" });
+    expect(log).toHaveBeenCalledWith(expect.stringContaining('"outcome": "dry-run"'));
+    lambda.restore();
+  });
+
+  it.each(["spot-itn", "rebalance", "stopping", "shutting-down", "terminated", "scheduled-change"])("builds a %s event the handler parses", (kind) => {
+    const parsed = parseMessage(drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind }));
+    expect(parsed.type).toBe("signal");
+  });
+
+  it("asks for the lifecycle details of ASG drills and rejects bad ids", () => {
+    expect(() => drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind: "asg-terminate" })).toThrowError(/needs --asg, --hook and --token/);
+    expect(() => drillPayload({ stage: "dev", instance: "web-1", kind: "spot-itn" })).toThrowError(/--instance must be an EC2 instance id/);
+    const asg = parseMessage(drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind: "asg-terminate", asg: "my-asg", hook: "drain", token: "t-1" }));
+    expect(asg.type === "signal" && asg.events[0]?.lifecycle).toMatchObject({ asgName: "my-asg", hookName: "drain", token: "t-1" });
+  });
+
+  it("fails with exit code 1 when the function fails", async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, FunctionError: "Unhandled", Payload: lambdaPayload({ errorMessage: "boom" }) });
+    const result = await capture(() => main(["node", "spot-manager", "drill", "--stage", "dev", "--instance", "i-0123456789abcdef0", "--kind", "rebalance", "--region", "us-west-2"]));
+    expect(result.code).toBe(1);
+    expect(result.err).toContain("spot-manager-dev-interruption failed (Unhandled)");
+    lambda.restore();
+  });
+});
