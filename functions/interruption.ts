@@ -25,8 +25,13 @@ function messageDeps(runtime: InterruptionRuntime, pipeline: InterruptionPipelin
   return { pipeline, log: runtime.log, metrics: runtime.metrics, now: runtime.now, ...(runtime.onReport ? { onReport: runtime.onReport } : {}) };
 }
 
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function isSqsEvent(event: unknown): event is SQSEvent {
-  const records = (event as { Records?: unknown }).Records;
+  if (!isRecord(event)) return false;
+  const records = event["Records"];
   return Array.isArray(records) && records.every((r) => (r as { eventSource?: string }).eventSource === "aws:sqs");
 }
 
@@ -65,7 +70,7 @@ async function shortenVisibility(runtime: InterruptionRuntime, record: SQSRecord
 }
 
 async function handleDirect(runtime: InterruptionRuntime, event: unknown, context: InvocationContext): Promise<DirectResult> {
-  const dryRun = (event as DrillEnvelope).drill?.dryRun === true;
+  const dryRun = isRecord(event) && (event as DrillEnvelope).drill?.dryRun === true;
   const deadline = runtime.now() + context.getRemainingTimeInMillis();
   const reports = await processMessage(
     messageDeps(runtime, runtime.pipeline(dryRun)),

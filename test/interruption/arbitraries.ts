@@ -376,8 +376,10 @@ export function mutationArb(pool: IdPool): fc.Arbitrary<Mutation> {
 export interface MessageOptions {
   /** Base messages to start from (default: all but the maintenance follow-up, which drains regardless of policy). */
   bases?: readonly BaseName[];
-  /** Mutations per message (default 0 to 4). */
+  /** Mutations per mutated message (default 1 to 4; 0: never mutated). */
   maxMutations?: number;
+  /** Weight of an unmutated message against 2 for a mutated one (default 1). */
+  pristine?: number;
 }
 
 const DEFAULT_BASES: readonly BaseName[] = [...SIGNAL_FIXTURES, "directLifecycle", "testNotification", "followUpRemoveTaint", "followUpLaunchReady", "codebuild"];
@@ -391,7 +393,13 @@ export function messageArb(pool: IdPool, options: MessageOptions = {}): fc.Arbit
       instanceId: instanceIdArb(pool),
       resourcesId: fc.option(instanceIdArb(pool), { nil: undefined }),
       eventId: fc.option(fc.oneof(fc.uuid(), stringArb(pool)), { nil: undefined, freq: 3 }),
-      mutations: fc.array(mutationArb(pool), { maxLength: options.maxMutations ?? 4 }),
+      mutations:
+        options.maxMutations === 0
+          ? fc.constant<Mutation[]>([])
+          : fc.oneof(
+              { weight: options.pristine ?? 1, arbitrary: fc.constant<Mutation[]>([]) },
+              { weight: 2, arbitrary: fc.array(mutationArb(pool), { minLength: 1, maxLength: options.maxMutations ?? 4 }) },
+            ),
     })
     .map(({ base: name, instanceId, resourcesId, eventId, mutations }) => {
       const message = retarget(base(name), instanceId, resourcesId);
@@ -405,10 +413,11 @@ export function messageArb(pool: IdPool, options: MessageOptions = {}): fc.Arbit
 
 /** An SQS record body: mostly JSON of a (mutated) message, sometimes anything but. */
 export function bodyArb(pool: IdPool, options: MessageOptions & { garbage?: number } = {}): fc.Arbitrary<string> {
-  const garbage = options.garbage ?? 1;
+  /** Weight of each kind of garbage, against 16 for a JSON message. */
+  const garbage = options.garbage ?? 2;
   const message = messageArb(pool, options);
   return fc.oneof(
-    { weight: 8, arbitrary: message.map((m) => JSON.stringify(m)) },
+    { weight: 16, arbitrary: message.map((m) => JSON.stringify(m)) },
     // not JSON: random text, truncated JSON, JSON with trailing garbage
     { weight: garbage, arbitrary: fc.string({ maxLength: 60 }) },
     { weight: garbage, arbitrary: fc.tuple(message, fc.nat()).map(([m, at]) => JSON.stringify(m).slice(0, Math.max(1, at % Math.max(1, JSON.stringify(m).length)))) },

@@ -3,7 +3,8 @@
  * the batch, never an action on the wrong node. Each property runs many generated batches against
  * one world (kube-local with the demo cluster, AWS faked in memory) that also holds traps: a node
  * of another cluster, a node whose instance EC2 does not know, an instance of ours without a node,
- * and a stale instance of ours whose private DNS name is now a live node's name.
+ * a stale instance of ours whose private DNS name is now a live node's name, and an instance of
+ * ours whose private DNS name is the foreign node's name.
  */
 import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
 import { CreateScheduleCommand } from "@aws-sdk/client-scheduler";
@@ -14,7 +15,7 @@ import type { SQSBatchResponse } from "aws-lambda";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findResource, type ResourceType } from "../../packages/kube-local/src/resources";
-import { base, batchArb, designatedInstanceIds, messageArb, mutate, mutationArb, retarget, SIGNAL_FIXTURES, type IdPool, type Json } from "./arbitraries";
+import { base, batchArb, designatedInstanceIds, messageArb, mutate, mutationArb, retarget, SIGNAL_FIXTURES, type BaseName, type IdPool, type Json } from "./arbitraries";
 import { CLUSTER, createWorld, type World } from "./world";
 
 const NODES = findResource("", "v1", "nodes") as ResourceType;
@@ -27,6 +28,8 @@ const ORPHAN = { instanceId: "i-0b0b0b0b0b0b0b032", node: "ip-10-0-9-32.us-west-
 const GHOST = { instanceId: "i-0aaaa0000000a0b0c", dns: "ip-10-0-8-88.us-west-2.compute.internal" };
 /** A terminated instance of ours whose private DNS name (and so node name) now belongs to another instance's node. */
 const STALE = { instanceId: "i-0dead00000000beef", dns: DEMO_INTERRUPTED_NODE };
+/** An instance of ours whose private DNS name is the foreign node's name (addresses reused across clusters in a shared VPC). */
+const REUSED = { instanceId: "i-0eeee0000000e0e0e", dns: FOREIGN.node };
 
 const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
 
@@ -76,13 +79,14 @@ class PropertyWorld {
     });
     for (const event of world.kube.list("events")) this.seenEvents.add(event.metadata.uid ?? "");
     const demo = [...this.nodeOfInstance.keys()].filter((id) => this.ours.has(id));
-    this.pool = { known: [...demo, ...demo, GHOST.instanceId, STALE.instanceId, FOREIGN.instanceId, ORPHAN.instanceId] };
+    this.pool = { known: [...demo, ...demo, GHOST.instanceId, STALE.instanceId, REUSED.instanceId, FOREIGN.instanceId, ORPHAN.instanceId] };
   }
 
   static async create(policy: PolicyInput): Promise<PropertyWorld> {
     const world = await createWorld({ policy });
     world.aws.addInstance({ instanceId: FOREIGN.instanceId, privateDnsName: FOREIGN.node, availabilityZone: "us-west-2c", instanceType: "m5.large", lifecycle: "spot", tags: { "eks:cluster-name": "other", "kubernetes.io/cluster/other": "owned" } });
     world.aws.addInstance({ instanceId: GHOST.instanceId, privateDnsName: GHOST.dns, availabilityZone: "us-west-2b", instanceType: "m5.large", lifecycle: "spot", tags: { "eks:cluster-name": CLUSTER } });
+    world.aws.addInstance({ instanceId: REUSED.instanceId, privateDnsName: REUSED.dns, availabilityZone: "us-west-2c", instanceType: "m5.large", lifecycle: "spot", tags: { "eks:cluster-name": CLUSTER } });
     world.aws.addInstance({ instanceId: STALE.instanceId, privateDnsName: STALE.dns, availabilityZone: "us-west-2a", instanceType: "m5.large", lifecycle: "spot", state: "terminated", tags: { "eks:cluster-name": CLUSTER } });
     const keepOut = [{ key: "example.com/other-cluster", value: "true", effect: "NoSchedule" as const }];
     await world.kube.seed({
@@ -125,6 +129,7 @@ class PropertyWorld {
   startRun(): RunMark {
     this.resetNodes();
     this.world.kube.stats.reset();
+    for (const event of this.world.kube.list("events")) this.seenEvents.add(event.metadata.uid ?? "");
     const { aws, recorder } = this.world;
     return {
       autoscaling: aws.autoscaling.calls().length,
@@ -241,6 +246,33 @@ class PropertyWorld {
   }
 }
 
+/**
+ * Checks a property for `numRuns` runs or `seconds`, whichever ends first: on a slow machine a
+ * property passes with fewer runs; a failure found in time is shrunk until the time is spent.
+ * fast-check abandons the run in flight when the time is up, so this waits for it: a run must
+ * never keep acting on the world while the next property runs.
+ */
+async function check<T>(arbitrary: fc.Arbitrary<T>, predicate: (value: T) => Promise<void>, options: { numRuns: number; seconds: number; examples?: [T][] }): Promise<void> {
+  let inFlight: Promise<unknown> = Promise.resolve();
+  const tracked = (value: T) => {
+    const run = predicate(value);
+    inFlight = run.catch(() => undefined);
+    return run;
+  };
+  try {
+    await fc.assert(fc.asyncProperty(arbitrary, tracked), {
+      numRuns: options.numRuns,
+      interruptAfterTimeLimit: options.seconds * 1000,
+      ...(options.examples ? { examples: options.examples } : {}),
+    });
+  } finally {
+    await inFlight;
+  }
+}
+
+/** The test timeout for a property checked for `seconds`: the run in flight may still finish. */
+const timeoutFor = (seconds: number) => ({ timeout: (seconds + 20) * 1000 });
+
 const sqsMessages = (bodies: string[]) =>
   bodies.map((body) => ({
     decoded: (() => {
@@ -270,45 +302,68 @@ describe("interruption handler properties: SQS batches", () => {
     await w.stop();
   });
 
-  it("never crashes the batch: malformed, foreign and unknown records are acknowledged, none is returned to the queue", { timeout: 60_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(batchArb(w.pool, { garbage: 2 }), async (bodies) => {
-        // Prepare
-        const mark = w.startRun();
-        const event = w.world.sqs(...bodies);
-        const messageIds = event.Records.map((r) => r.messageId);
-        // Act
-        const response = await w.world.invoke(event);
-        // Assess
-        const failures = failuresOf(response);
-        expect(failures.filter((id) => !messageIds.includes(id)), "failure ids that are not in the batch").toEqual([]);
-        expect(failures, `records returned to the queue; retry reasons: ${JSON.stringify(w.retryLines(mark))}; bodies: ${JSON.stringify(preview(bodies))}`).toEqual([]);
-      }),
-      { numRuns: 100 },
-    );
+  it("never crashes the batch: malformed, foreign and unknown records are acknowledged, none is returned to the queue", timeoutFor(8), async () => {
+    const property = async (bodies: string[]) => {
+      // Prepare
+      const mark = w.startRun();
+      const event = w.world.sqs(...bodies);
+      const messageIds = event.Records.map((r) => r.messageId);
+      // Act
+      const response = await w.world.invoke(event);
+      // Assess
+      const failures = failuresOf(response);
+      expect(failures.filter((id) => !messageIds.includes(id)), "failure ids that are not in the batch").toEqual([]);
+      expect(failures, `records returned to the queue; retry reasons: ${JSON.stringify(w.retryLines(mark))}; bodies: ${JSON.stringify(preview(bodies))}`).toEqual([]);
+    };
+    await check(batchArb(w.pool, { garbage: 4 }), property, { numRuns: 150, seconds: 8 });
   });
 
-  it("never acts on the wrong node: writes concern only nodes (and their pods) of instances a valid record names and the cluster owns", { timeout: 60_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(batchArb(w.pool, { garbage: 0.5, maxMutations: 2 }), async (bodies) => {
-        // Prepare
-        const mark = w.startRun();
-        const event = w.world.sqs(...bodies);
-        const messageIds = event.Records.map((r) => r.messageId);
-        // Act
-        const response = await w.world.invoke(event);
-        // Assess
-        expect(failuresOf(response).filter((id) => !messageIds.includes(id))).toEqual([]);
-        const named = w.named(sqsMessages(bodies));
-        expect(w.wrongTargets(mark, named), `named: ${[...named].join(", ")}; bodies: ${JSON.stringify(preview(bodies))}`).toEqual([]);
+  it("valid signals only, several about one instance (as a spot warning, its rebalance recommendation and state changes arrive): every record is acknowledged", timeoutFor(10), async () => {
+    const recordArb = fc.record({
+      base: fc.constantFrom<BaseName>(...SIGNAL_FIXTURES, "directLifecycle", "followUpRemoveTaint", "followUpLaunchReady"),
+      target: fc.nat(),
+      eventId: fc.option(fc.uuid(), { nil: undefined }),
+    });
+    // one or two instances per batch, so records about the same node meet in one batch
+    const batch = fc.tuple(fc.subarray([...new Set(w.pool.known)], { minLength: 1, maxLength: 2 }), fc.array(recordArb, { minLength: 1, maxLength: 10 })).map(([targets, records]) =>
+      records.map(({ base: name, target, eventId }) => {
+        const message = retarget(base(name), targets[target % targets.length] as string);
+        if (eventId !== undefined && "id" in message) message["id"] = eventId;
+        return JSON.stringify(message);
       }),
-      { numRuns: 120 },
     );
+    const property = async (bodies: string[]) => {
+      // Prepare
+      const mark = w.startRun();
+      // Act
+      const response = await w.world.invoke(w.world.sqs(...bodies));
+      // Assess
+      expect(failuresOf(response), `records returned to the queue; retry reasons: ${JSON.stringify(w.retryLines(mark))}; bodies: ${JSON.stringify(preview(bodies))}`).toEqual([]);
+    };
+    await check(batch, property, { numRuns: 100, seconds: 10 });
+  });
+
+  it("never acts on the wrong node: writes concern only nodes (and their pods) of instances a valid record names and the cluster owns", timeoutFor(8), async () => {
+    const property = async (bodies: string[]) => {
+      // Prepare
+      const mark = w.startRun();
+      const event = w.world.sqs(...bodies);
+      const messageIds = event.Records.map((r) => r.messageId);
+      // Act
+      const response = await w.world.invoke(event);
+      // Assess
+      expect(failuresOf(response).filter((id) => !messageIds.includes(id))).toEqual([]);
+      const named = w.named(sqsMessages(bodies));
+      expect(w.wrongTargets(mark, named), `named: ${[...named].join(", ")}; bodies: ${JSON.stringify(preview(bodies))}`).toEqual([]);
+    };
+    await check(batchArb(w.pool, { garbage: 1, maxMutations: 2 }), property, { numRuns: 150, seconds: 8 });
   });
 
   it("acts at all: the oracle is not vacuous (valid samples for the demo instances do write to their nodes)", async () => {
     const mark = w.startRun();
-    const bodies = SIGNAL_FIXTURES.filter((name) => name !== "stateTerminated").map((name) => JSON.stringify(retarget(base(name), "i-0b2c3d4e5f6a70022")));
+    const demo = [...w.nodeOfInstance.keys()].filter((id) => w.ours.has(id));
+    const signals = ["spotInterruption", "rebalance", "asgTerminate", "stateStopping", "healthScheduledChange"] as const;
+    const bodies = signals.map((name, i) => JSON.stringify(retarget(base(name), demo[i % demo.length] as string)));
     const response = await w.world.invoke(w.world.sqs(...bodies));
     expect(response).toEqual({ batchItemFailures: [] });
     const nodeWrites = w.world.kube.stats.log.filter((r) => r.verb === "patch" && r.resource === "nodes");
@@ -328,91 +383,95 @@ describe("interruption handler properties: direct (EventBridge) invocation", () 
     await w.stop();
   });
 
-  const directEventArb = (pool: IdPool): fc.Arbitrary<Json> =>
-    fc.oneof(
-      { weight: 8, arbitrary: messageArb(pool) },
-      { weight: 2, arbitrary: fc.tuple(messageArb(pool, { maxMutations: 1 }), fc.boolean()).map(([m, dryRun]): Json => (typeof m === "object" && m !== null && !Array.isArray(m) ? { ...m, drill: { dryRun } } : m)) },
-      // whole-event replacements: what a mistyped drill payload can be
-      { weight: 2, arbitrary: fc.constantFrom<Json>(null, 0, "", "{}", [], {}, [{}], true) },
-      { weight: 1, arbitrary: fc.tuple(messageArb(pool, { maxMutations: 0 }), mutationArb(pool)).map(([m, mutation]) => mutate(m, { ...mutation, pick: 0 })) },
-    );
+  const isObject = (value: Json): value is { [key: string]: Json } => typeof value === "object" && value !== null && !Array.isArray(value);
 
-  it("returns reports or throws only a retryable error, and never acts on the wrong node", { timeout: 60_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(directEventArb(w.pool), async (event) => {
-        // Prepare
-        const mark = w.startRun();
-        // Act
-        let result: unknown;
-        let thrown: unknown;
-        try {
-          result = await w.world.invoke(event);
-        } catch (error) {
-          thrown = error;
-        }
-        // Assess
-        const named = w.named([{ decoded: event, parse: () => parseMessage(event) }]);
-        if (thrown !== undefined) {
-          expect(thrown, `thrown for ${JSON.stringify(event)?.slice(0, 400)}: ${String(thrown)}`).toBeInstanceOf(RetryError);
-        } else if (Array.isArray((result as { batchItemFailures?: unknown }).batchItemFailures)) {
-          // `Records: [...]` of SQS records makes any object a (here empty) batch
-          expect(result).toEqual({ batchItemFailures: [] });
-        } else {
-          expect(result).toEqual({ reports: expect.any(Array) });
-          const { nodes } = w.allowed(named);
-          const reports = (result as { reports: ActionReport[] }).reports;
-          for (const report of reports) {
-            expect(report.instanceId === "" || named.has(report.instanceId), `report about ${report.instanceId}`).toBe(true);
-            if (report.node !== undefined) expect(nodes.has(report.node), `report on node ${report.node}`).toBe(true);
-          }
-        }
-        expect(w.wrongTargets(mark, named), `named: ${[...named].join(", ")}; event: ${JSON.stringify(event)?.slice(0, 400)}`).toEqual([]);
-      }),
-      { numRuns: 120 },
+  /** Invokes directly; checks the outcome and that nothing but named nodes of the cluster was touched. */
+  const invokeDirect = async (event: Json) => {
+    // Prepare
+    const mark = w.startRun();
+    // Act
+    let result: unknown;
+    let thrown: unknown;
+    try {
+      result = await w.world.invoke(event);
+    } catch (error) {
+      thrown = error;
+    }
+    // Assess
+    const shown = JSON.stringify(event)?.slice(0, 400);
+    const named = w.named([{ decoded: event, parse: () => parseMessage(event) }]);
+    if (thrown !== undefined) {
+      expect(thrown, `thrown for ${shown}: ${String(thrown)}`).toBeInstanceOf(RetryError);
+    } else if (Array.isArray((result as { batchItemFailures?: unknown }).batchItemFailures)) {
+      // `Records: [...]` of SQS records makes any object a (here empty) batch
+      expect(result).toEqual({ batchItemFailures: [] });
+    } else {
+      expect(result).toEqual({ reports: expect.any(Array) });
+      const { nodes } = w.allowed(named);
+      for (const report of (result as { reports: ActionReport[] }).reports) {
+        expect(report.instanceId === "" || named.has(report.instanceId), `report about ${report.instanceId} for ${shown}`).toBe(true);
+        if (report.node !== undefined) expect(nodes.has(report.node), `report on node ${report.node} for ${shown}`).toBe(true);
+      }
+    }
+    expect(w.wrongTargets(mark, named), `named: ${[...named].join(", ")}; event: ${shown}`).toEqual([]);
+  };
+
+  it("mutated events: returns reports or throws only a retryable error, and never acts on the wrong node", timeoutFor(6), async () => {
+    const eventArb = fc.oneof(
+      { weight: 4, arbitrary: messageArb(w.pool, { pristine: 2, maxMutations: 3 }) },
+      { weight: 1, arbitrary: fc.tuple(messageArb(w.pool, { maxMutations: 1 }), fc.boolean()).map(([m, dryRun]): Json => (isObject(m) ? { ...m, drill: { dryRun } } : m)) },
     );
+    // payloads that are not objects at all are the next property's business
+    await check(eventArb.filter(isObject), invokeDirect, { numRuns: 150, seconds: 6 });
+  });
+
+  it("payloads that are not an object (null, numbers, strings, arrays): acknowledged as malformed, never a TypeError", timeoutFor(3), async () => {
+    const payloadArb = fc.oneof(
+      fc.constantFrom<Json>(null, 0, -1, true, false, "", "{}", "null", [], [{}], [null]),
+      fc.jsonValue({ maxDepth: 2 }).filter((v) => !isObject(v as Json)) as fc.Arbitrary<Json>,
+      fc.tuple(messageArb(w.pool, { maxMutations: 0 }), mutationArb(w.pool)).map(([m, mutation]) => mutate(m, { ...mutation, pick: 0 })).filter((v) => !isObject(v)),
+    );
+    // these payloads are always tried first; `null` (a drill invoked with an empty payload) last, so the others count too
+    await check(payloadArb, invokeDirect, { numRuns: 40, seconds: 3, examples: [[[]], [0], [""], ["{}"], [null]] });
   });
 });
 
 describe("interruption handler properties: with drains", () => {
   let w: PropertyWorld;
   beforeAll(async () => {
-    // the default policy drains; the Lambda's time left bounds every drain to about two seconds
+    // the default policy drains; 12 s left for the Lambda bound every drain to about two seconds
     w = await PropertyWorld.create({});
   });
   afterAll(async () => {
     await w.stop();
   });
 
-  it("evicts only pods of named nodes of the cluster, and returns only records of such instances to the queue", { timeout: 60_000 }, async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        batchArb(w.pool, {
-          garbage: 0.5,
-          maxMutations: 1,
-          maxRecords: 4,
-          bases: ["spotInterruption", "asgTerminate", "stateStopping", "stateShuttingDown", "healthScheduledChange", "followUpMaintenance", "rebalance", "directLifecycle"],
-        }),
-        async (bodies) => {
-          // Prepare
-          const mark = w.startRun();
-          const event = w.world.sqs(...bodies);
-          // Act
-          const response = await w.world.invoke(event, 12_000);
-          // Assess
-          const failures = failuresOf(response);
-          const messages = sqsMessages(bodies);
-          event.Records.forEach((record, i) => {
-            if (!failures.includes(record.messageId)) return;
-            // unfinished drains come back; a record that names no instance of ours never does
-            const own = w.allowed(w.named(messages.slice(i, i + 1))).ids;
-            expect(own.size, `record ${i} returned to the queue: ${preview(bodies)[i]}; reasons: ${JSON.stringify(w.retryLines(mark))}`).toBeGreaterThan(0);
-          });
-          expect(failures.filter((id) => !event.Records.some((r) => r.messageId === id))).toEqual([]);
-          const named = w.named(messages);
-          expect(w.wrongTargets(mark, named), `named: ${[...named].join(", ")}; bodies: ${JSON.stringify(preview(bodies))}`).toEqual([]);
-        },
-      ),
-      { numRuns: 10 },
-    );
+  it("evicts only pods of named nodes of the cluster, and returns only records of such instances to the queue", timeoutFor(15), async () => {
+    const bodies = batchArb(w.pool, {
+      garbage: 1,
+      maxMutations: 1,
+      maxRecords: 4,
+      bases: ["spotInterruption", "asgTerminate", "stateStopping", "stateShuttingDown", "healthScheduledChange", "followUpMaintenance", "rebalance", "directLifecycle"],
+    });
+    const property = async (batch: string[]) => {
+      // Prepare
+      const mark = w.startRun();
+      const event = w.world.sqs(...batch);
+      // Act
+      const response = await w.world.invoke(event, 12_000);
+      // Assess
+      const failures = failuresOf(response);
+      expect(failures.filter((id) => !event.Records.some((r) => r.messageId === id))).toEqual([]);
+      const messages = sqsMessages(batch);
+      event.Records.forEach((record, i) => {
+        if (!failures.includes(record.messageId)) return;
+        // unfinished drains come back; a record that names no instance of ours never does
+        const own = w.allowed(w.named(messages.slice(i, i + 1))).ids;
+        expect(own.size, `record ${i} returned to the queue: ${preview(batch)[i]}; reasons: ${JSON.stringify(w.retryLines(mark))}`).toBeGreaterThan(0);
+      });
+      const named = w.named(messages);
+      expect(w.wrongTargets(mark, named), `named: ${[...named].join(", ")}; bodies: ${JSON.stringify(preview(batch))}`).toEqual([]);
+    };
+    await check(bodies, property, { numRuns: 15, seconds: 15 });
   });
 });

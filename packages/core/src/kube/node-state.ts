@@ -62,8 +62,20 @@ function patchFor(node: Node, change: NodeChange, now: Date): Record<string, unk
   };
 }
 
+export interface ChangeOptions {
+  now?: () => Date;
+  maxConflicts?: number;
+  /** Pause between a conflict and the next read; jittered so competing writers fall apart. */
+  conflictBackoff?: (conflicts: number) => Promise<void>;
+}
+
+const defaultBackoff = (conflicts: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * Math.min(1_000, 50 * 2 ** conflicts)));
+
 /** Applies a change to a node already read; returns the node as it now is. */
-export async function changeNode(api: KubeApi, node: Node, change: NodeChange, now: () => Date = () => new Date(), maxConflicts = 5): Promise<NodeChangeResult> {
+export async function changeNode(api: KubeApi, node: Node, change: NodeChange, options: ChangeOptions = {}): Promise<NodeChangeResult> {
+  const now = options.now ?? (() => new Date());
+  const maxConflicts = options.maxConflicts ?? 10;
+  const backoff = options.conflictBackoff ?? defaultBackoff;
   let current = node;
   let requests = 0;
   const name = node.metadata?.name ?? "";
@@ -73,12 +85,13 @@ export async function changeNode(api: KubeApi, node: Node, change: NodeChange, n
     requests += 1;
     const answer = await api.patchNode(name, patch, "merge");
     if (answer.result === "ok") return { node: answer.node, changed: true, requests };
-    if (answer.result === "not-found") throw new RetryError(`node ${name} disappeared while being changed`);
+    if (answer.result === "not-found") throw new RetryError(`node ${name} disappeared while being changed`, 1);
     conflicts += 1;
-    if (conflicts >= maxConflicts) throw new RetryError(`node ${name} kept changing under us (${conflicts} conflicts)`);
+    if (conflicts >= maxConflicts) throw new RetryError(`node ${name} kept changing under us (${conflicts} conflicts)`, 1);
+    await backoff(conflicts);
     requests += 1;
     const fresh = await api.getNode(name);
-    if (!fresh) throw new RetryError(`node ${name} disappeared while being changed`);
+    if (!fresh) throw new RetryError(`node ${name} disappeared while being changed`, 1);
     current = fresh;
   }
 }

@@ -7,7 +7,8 @@ import { ANNOTATIONS, EVENT_REASONS, METRICS, OUT_OF_SERVICE_TAINT, type TaintEf
 import { drainNode, type DrainReport } from "../drain/drain";
 import { NodeNotFoundError, SkipError, UnfinishedWorkError } from "../errors";
 import type { FollowUp, FollowUpAction, InterruptionEvent } from "../events/types";
-import { changeNode, hasTaint } from "../kube/node-state";
+import { KeyedMutex } from "../concurrency";
+import { changeNode, hasTaint, type NodeChange, type NodeChangeResult } from "../kube/node-state";
 import type { Node } from "../kube/types";
 import type { Log } from "../observability";
 import type { DrainPolicyConfig } from "../policy/policy";
@@ -84,7 +85,19 @@ class Action {
 }
 
 export class InterruptionPipeline {
+  /** Changes to one node from records handled side by side go one after another, not into conflicts. */
+  private readonly nodeLocks = new KeyedMutex();
+
   constructor(private readonly deps: PipelineDeps) {}
+
+  /** Re-reads the node under its lock, then changes it: a change never works from a stale copy. */
+  private changeNodeLocked(node: Node, change: NodeChange): Promise<NodeChangeResult> {
+    const name = node.metadata?.name ?? "";
+    return this.nodeLocks.run(name, async () => {
+      const fresh = (await this.deps.kube.getNode(name)) ?? node;
+      return changeNode(this.deps.kube, fresh, change, { now: () => new Date(this.deps.now()) });
+    });
+  }
 
   /** Acts on one normalized event; throws SkipError (acknowledge) or RetryError (back to the queue). */
   async handleEvent(event: InterruptionEvent, invocation: Invocation): Promise<ActionReport> {
@@ -150,11 +163,16 @@ export class InterruptionPipeline {
     if (protection.cordon) action.step(node.spec?.unschedulable ? "cordon (already cordoned)" : "cordon");
     if (this.dryRun) return node;
     const requestsBefore = this.deps.kube.gateway.requests;
-    const result = await changeNode(this.deps.kube, node, {
+    const change: NodeChange = {
       ...(taint ? { addTaints: [taint] } : {}),
       ...(protection.cordon ? { unschedulable: true } : {}),
       ...(cordonNow ? { annotations: { [ANNOTATIONS.action]: `${action.event.kind}/${taintValue(action.event.eventId)}` } } : {}),
-    }, () => new Date(this.deps.now()));
+    };
+    // the first change goes straight from the node just read (the fast path to a cordon);
+    // only when others are changing the same node is it serialized and re-read
+    const result = this.nodeLocks.busy(node.metadata?.name ?? "")
+      ? await this.changeNodeLocked(node, change)
+      : await this.nodeLocks.run(node.metadata?.name ?? "", () => changeNode(this.deps.kube, node, change, { now: () => new Date(this.deps.now()) }));
     if (protection.cordon) {
       action.report.cordonedAt = this.deps.now();
       // every attempt counts, retries included
@@ -332,7 +350,7 @@ export class InterruptionPipeline {
     const weCordoned = node.metadata?.annotations?.[ANNOTATIONS.action] === `rebalance-recommendation/${value}`;
     if (weCordoned) action.step("uncordon");
     if (!this.dryRun) {
-      const result = await changeNode(this.deps.kube, node, {
+      const result = await this.changeNodeLocked(node, {
         removeTaints: [{ key, onlyIfValue: value }],
         ...(weCordoned ? { unschedulable: false, annotations: { [ANNOTATIONS.action]: null } } : {}),
       });
@@ -445,7 +463,7 @@ export class InterruptionPipeline {
     if (this.deps.policy.stateChange.outOfServiceTaint) {
       action.step(`taint ${describeTaint(OUT_OF_SERVICE_TAINT)}`);
       if (!this.dryRun) {
-        const result = await changeNode(this.deps.kube, node, { addTaints: [OUT_OF_SERVICE_TAINT] }, () => new Date(this.deps.now()));
+        const result = await this.changeNodeLocked(node, { addTaints: [OUT_OF_SERVICE_TAINT] });
         if (result.changed) await this.nodeEvent(action, result.node, EVENT_REASONS.outOfService, `Instance ${action.event.instanceId} is gone: node marked out of service so its pods can move`, "Warning");
       }
     }
@@ -480,6 +498,8 @@ export class InterruptionPipeline {
 
   private async maintenanceDrain(action: Action): Promise<ActionReport> {
     const policy = this.deps.policy.scheduledChange;
+    this.enabled(action, policy.enabled);
+    if (!policy.drain) throw new SkipError("disabled-by-policy", "draining for scheduled maintenance is disabled by policy");
     const target = await this.resolve(action);
     let node = this.requireNode(action, target);
     node = await this.protect(action, node, { purpose: "scheduledMaintenance", taint: policy.taint, effect: policy.taintEffect, cordon: policy.cordon });
