@@ -448,7 +448,7 @@ describe("KubeGateway over HTTPS", () => {
       expect(invalidations).toBe(1);
       expect(sleeps).toEqual([]);
       expect(statuses(kube)).toEqual([401, 401]);
-    });
+    }, 5_000);
 
     it("without a way to refresh, a 401 is final at once", async () => {
       const kube = await cluster();

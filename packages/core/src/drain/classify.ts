@@ -20,13 +20,13 @@ export interface ClassifyPolicy {
 export function classifyPod(pod: Pod, policy: ClassifyPolicy): Disposition {
   const annotations = pod.metadata?.annotations ?? {};
   if (annotations[ANNOTATIONS.mirrorPod] !== undefined) return { action: "skip", reason: "mirror" };
+  if (annotations[ANNOTATIONS.skipDrain] === "true") return { action: "skip", reason: "opted-out" };
+  const phase = pod.status?.phase;
+  // finished pods hold nothing; removing them never disrupts anything (DaemonSet ones included, as kubectl does)
+  if (phase === "Succeeded" || phase === "Failed") return pod.metadata?.deletionTimestamp ? { action: "wait", reason: "terminating" } : { action: "evict" };
   const controller = pod.metadata?.ownerReferences?.find((o) => o.controller);
   if (controller?.kind === "DaemonSet") return { action: "skip", reason: "daemonset" };
   if (pod.metadata?.deletionTimestamp) return { action: "wait", reason: "terminating" };
-  const phase = pod.status?.phase;
-  // finished pods hold nothing; removing them never disrupts anything
-  if (phase === "Succeeded" || phase === "Failed") return { action: "evict" };
-  if (annotations[ANNOTATIONS.skipDrain] === "true") return { action: "skip", reason: "opted-out" };
   if (!controller && !policy.forceUnmanaged) return { action: "refuse", reason: "unmanaged" };
   if ((pod.spec?.volumes ?? []).some((v) => v.emptyDir !== undefined) && !policy.deleteEmptyDirData) return { action: "refuse", reason: "local-storage" };
   return { action: "evict" };

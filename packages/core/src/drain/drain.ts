@@ -147,21 +147,37 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
           report.pdbBlockedPods.push(ref);
         }
       }
+      // keep trying until the deadline: the last wait is cut short for one more attempt at the end
       const wait = pdbBackoffMs(attempt, deps.random, answer.result === "blocked" ? answer.retryAfterSeconds : undefined);
-      if (now() + wait >= request.deadline) return;
-      await deps.sleep(wait);
+      await deps.sleep(Math.min(wait, request.deadline - now()));
     }
   });
 
-  report.remaining = await waitUntilGone(deps, request, mustLeave);
-  report.deadlineMet = report.remaining.length === 0 && now() <= request.deadline;
-  if (report.remaining.length > 0 && request.policy.atDeadline === "delete") {
-    for (const ref of report.remaining) {
-      const outcome = await kube.deletePod(ref, 0);
-      if (outcome === "deleted") report.forceDeleted.push(ref);
+  // wait for what was evicted (or was already terminating); pods that could not be evicted are
+  // not waited for, unless the deadline policy will delete them
+  const evicted = new Set(report.evicted.map(key));
+  const notEvicted = toEvict.map(podRef).filter((ref) => !evicted.has(key(ref)));
+  const notEvictedKeys = new Set(notEvicted.map(key));
+  const waitFor = new Map([...mustLeave].filter(([k]) => !notEvictedKeys.has(k)));
+  const deleteAtDeadline = request.policy.atDeadline === "delete" && notEvicted.length + waitFor.size > 0;
+  let remaining = await waitUntilGone(deps, request, deleteAtDeadline ? mustLeave : waitFor);
+  report.deadlineMet = remaining.length === 0 && notEvicted.length === 0 && now() <= request.deadline;
+  if (!deleteAtDeadline) remaining = [...remaining, ...notEvicted];
+  else if (remaining.length > 0) {
+    for (const ref of remaining) {
+      try {
+        if ((await kube.deletePod(ref, 0)) === "deleted") report.forceDeleted.push(ref);
+      } catch (error) {
+        report.failed.push({ pod: ref, message: `delete at the deadline failed: ${(error as Error).message}` });
+      }
     }
-    report.remaining = [];
+    // a pod the API would not evict but that went at the deadline is no longer a failure
+    const forced = new Set(report.forceDeleted.map(key));
+    report.failed = report.failed.filter((f) => !forced.has(key(f.pod)));
+    const settled = new Set([...report.forceDeleted, ...report.failed.map((f) => f.pod)].map(key));
+    remaining = remaining.filter((ref) => !settled.has(key(ref)));
   }
+  report.remaining = remaining;
   report.complete = report.remaining.length === 0 && report.failed.length === 0;
   return finish(report, kube, requestsBefore, now);
 }
@@ -173,13 +189,16 @@ function graceFor(pod: Pod, policy: DrainPolicy, msLeft: number): number | undef
   return policy.capGraceToDeadline && wanted > cap ? cap : policy.gracePeriodSeconds;
 }
 
-/** Polls the node's pod list (one request per round) until every pod that must leave is gone. */
-async function waitUntilGone(deps: DrainDeps, request: DrainRequest, mustLeave: Map<string, PodRef>): Promise<PodRef[]> {
+/**
+ * Polls the node's pod list (one request per round) until the given pods are gone or the
+ * deadline passes.
+ */
+async function waitUntilGone(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<PodRef[]> {
   let interval = 100;
   for (;;) {
-    if (mustLeave.size === 0) return [];
+    if (pods.size === 0) return [];
     const present = new Set((await deps.kube.podsOnNode(request.node, request.deadline)).map((p) => key(podRef(p))));
-    const remaining = [...mustLeave.values()].filter((ref) => present.has(key(ref)));
+    const remaining = [...pods.values()].filter((ref) => present.has(key(ref)));
     if (remaining.length === 0) return [];
     const left = request.deadline - deps.now();
     if (left <= 0) return remaining;

@@ -104,8 +104,10 @@ export class KubeApi {
       case "not-found":
         return { result: "gone" };
       case "conflict":
-        // the uid precondition failed: the pod of that name is a new one, ours is gone
-        return { result: "gone" };
+        // a failed uid precondition means the pod of that name is a new one: ours is gone;
+        // any other conflict (the pod changed under the check) is worth another try
+        if (/UID in precondition/.test(response.error?.message ?? "")) return { result: "gone" };
+        return { result: "failed", status: 409, message: response.error?.message ?? "conflict", retryable: true };
       case "disruption-budget":
         return {
           result: "blocked",

@@ -18,7 +18,7 @@ export interface NodeChange {
 
 export interface NodeChangeResult {
   node: Node;
-  /** False when the node already was as asked: nothing was sent. */
+  /** True when this call's own patch made the change; false when the node already was as asked. */
   changed: boolean;
   /** Kubernetes API requests used (GETs after conflicts and PATCHes). */
   requests: number;
@@ -81,7 +81,8 @@ export async function changeNode(api: KubeApi, node: Node, change: NodeChange, o
   const name = node.metadata?.name ?? "";
   for (let conflicts = 0; ; ) {
     const patch = patchFor(current, change, now());
-    if (!patch) return { node: current, changed: requests > 0, requests };
+    // after a conflict another writer may have made this very change: then this one changed nothing
+    if (!patch) return { node: current, changed: false, requests };
     requests += 1;
     const answer = await api.patchNode(name, patch, "merge");
     if (answer.result === "ok") return { node: answer.node, changed: true, requests };
