@@ -35,6 +35,8 @@ export interface WorldOptions {
   startAt?: string;
   kube?: KubeLocalOptions;
   scheduler?: boolean;
+  /** Reach the cluster as in AWS: DescribeCluster for the endpoint, an IAM token from STS presigning. */
+  viaEks?: boolean;
 }
 
 let messageNumber = 0;
@@ -43,6 +45,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const kube = await startKubeLocal({ seed: "demo", simulation: { timeScale: 0.01, podStartupSeconds: 0.5 }, ...options.kube });
   const aws = new AwsWorld();
   aws.addNodes(kube.list("nodes"), CLUSTER);
+  if (options.viaEks) aws.serveCluster(CLUSTER, kube.url, kube.caPem ?? "");
   const recorder = new Recorder();
   let offset = Date.now() - Date.parse(options.startAt ?? "2024-05-14T18:21:08Z");
   const now = () => Date.now() - offset;
@@ -59,7 +62,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     clients: aws.clients,
     log: recorder,
     metrics: recorder,
-    kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => kube.token },
+    ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => kube.token } }),
     now,
   });
   const handler = createInterruptionHandler(async () => runtime);

@@ -21,3 +21,4 @@ export { processMessage, type MessageDeps } from "./pipeline/process-message";
 export type { ActionReport, ActionOutcome, Invocation, PipelineDeps } from "./pipeline/context";
 export { taintFor, taintKey, taintValue } from "./pipeline/taints";
 export * from "./eks";
+export { CLUSTER_ROLE_RULES, CLUSTER_ROLE_NAME, KUBERNETES_GROUP, type PolicyRule } from "./rbac";

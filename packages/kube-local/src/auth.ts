@@ -55,8 +55,13 @@ export function forbiddenError(identity: Identity, request: AccessRequest) {
   );
 }
 
+/** Decides on tokens not registered up front (as a webhook token authenticator would). */
+export type TokenReviewer = (token: string) => Identity | undefined;
+
 export class Authenticator {
   private readonly tokens = new Map<string, Identity>();
+
+  constructor(private readonly reviewer?: TokenReviewer) {}
 
   add(token: string, identity: Identity): void {
     this.tokens.set(token, identity);
@@ -69,7 +74,8 @@ export class Authenticator {
   /** The identity behind `Authorization: Bearer <token>`; 401 otherwise. */
   authenticate(header: string | undefined): Identity {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
-    const identity = match?.[1] ? this.tokens.get(match[1]) : undefined;
+    const token = match?.[1];
+    const identity = token ? (this.tokens.get(token) ?? this.reviewer?.(token)) : undefined;
     if (!identity) throw apiErrors.unauthorized();
     return identity;
   }

@@ -1,5 +1,5 @@
 export { startKubeLocal, KubeLocal, type KubeLocalOptions, type Kubeconfig } from "./kube-local";
-export type { Identity, AccessRule } from "./auth";
+export type { Identity, AccessRule, TokenReviewer } from "./auth";
 export type { FaultRule, FaultEffect, FaultMatch } from "./faults";
 export type { SimulationOptions } from "./sim/simulation";
 export type { RequestRecord, RequestStats } from "./server";

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
-import { Authenticator, type Identity } from "./auth";
+import { Authenticator, type Identity, type TokenReviewer } from "./auth";
 import { FaultInjector } from "./faults";
 import type { ClusterSeed } from "./fixtures";
 import { demoCluster } from "./fixtures";
@@ -23,6 +23,8 @@ export interface KubeLocalOptions {
   token?: string;
   /** Further tokens, each with its identity and optional RBAC rules. */
   identities?: Record<string, Identity>;
+  /** Reviews tokens that are not listed (EKS IAM tokens, for instance). */
+  tokenReviewer?: TokenReviewer;
   /** Added to every request before it is handled. */
   latencyMs?: number;
   /** Simulated kubelet and controllers; `false` turns them all off. */
@@ -49,7 +51,7 @@ export class KubeLocal {
   readonly registry: Registry;
   readonly faults = new FaultInjector();
   readonly stats = new RequestStats();
-  readonly auth = new Authenticator();
+  readonly auth: Authenticator;
   latencyMs: number;
   url = "";
   private readonly server: Server;
@@ -63,6 +65,7 @@ export class KubeLocal {
     tls?: ServingCertificates,
   ) {
     this.store = new ObjectStore(options.historyLimit);
+    this.auth = new Authenticator(options.tokenReviewer);
     this.registry = new Registry(this.store);
     this.latencyMs = options.latencyMs ?? 0;
     this.auth.add(token, { user: "kube-local-admin", groups: ["system:masters"] });

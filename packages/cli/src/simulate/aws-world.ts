@@ -6,7 +6,7 @@
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client, type Instance } from "@aws-sdk/client-ec2";
-import { EKSClient } from "@aws-sdk/client-eks";
+import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
 import { CreateScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -30,22 +30,26 @@ export interface NodeLike {
 
 export const AWS_REGION = "us-west-2";
 
+/** Static example credentials: nothing here ever reaches AWS, and no credential chain is consulted. */
+const CREDENTIALS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
+
 export class AwsWorld {
   readonly instances = new Map<string, FakeInstance>();
   readonly clients = {
-    ec2: new EC2Client({ region: AWS_REGION }),
-    autoscaling: new AutoScalingClient({ region: AWS_REGION }),
-    sns: new SNSClient({ region: AWS_REGION }),
-    sqs: new SQSClient({ region: AWS_REGION }),
-    scheduler: new SchedulerClient({ region: AWS_REGION }),
-    eks: new EKSClient({ region: AWS_REGION }),
-    sts: new STSClient({ region: AWS_REGION }),
+    ec2: new EC2Client({ region: AWS_REGION, credentials: CREDENTIALS }),
+    autoscaling: new AutoScalingClient({ region: AWS_REGION, credentials: CREDENTIALS }),
+    sns: new SNSClient({ region: AWS_REGION, credentials: CREDENTIALS }),
+    sqs: new SQSClient({ region: AWS_REGION, credentials: CREDENTIALS }),
+    scheduler: new SchedulerClient({ region: AWS_REGION, credentials: CREDENTIALS }),
+    eks: new EKSClient({ region: AWS_REGION, credentials: CREDENTIALS }),
+    sts: new STSClient({ region: AWS_REGION, credentials: CREDENTIALS }),
   };
   readonly ec2: AwsClientStub<EC2Client>;
   readonly autoscaling: AwsClientStub<AutoScalingClient>;
   readonly sns: AwsClientStub<SNSClient>;
   readonly sqs: AwsClientStub<SQSClient>;
   readonly scheduler: AwsClientStub<SchedulerClient>;
+  readonly eks: AwsClientStub<EKSClient>;
   /** Lifecycle actions already completed (by token): a second completion fails as Auto Scaling's does. */
   private readonly completedTokens = new Set<string>();
 
@@ -55,6 +59,7 @@ export class AwsWorld {
     this.sns = mockClient(this.clients.sns);
     this.sqs = mockClient(this.clients.sqs);
     this.scheduler = mockClient(this.clients.scheduler);
+    this.eks = mockClient(this.clients.eks);
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => this.describe(input.InstanceIds ?? []));
     this.autoscaling.on(CompleteLifecycleActionCommand).callsFake((input: { LifecycleActionToken?: string }) => {
       const token = input.LifecycleActionToken ?? "";
@@ -98,6 +103,13 @@ export class AwsWorld {
     this.instances.set(instance.instanceId, instance);
   }
 
+  /** Makes EKS describe a cluster whose API is at `endpoint`, signed by `caPem`. */
+  serveCluster(name: string, endpoint: string, caPem: string): void {
+    this.eks.on(DescribeClusterCommand, { name }).resolves({
+      cluster: { name, status: "ACTIVE", version: "1.32", endpoint, arn: `arn:aws:eks:${AWS_REGION}:123456789012:cluster/${name}`, certificateAuthority: { data: Buffer.from(caPem).toString("base64") } },
+    });
+  }
+
   /** Notifications published so far, parsed. */
   notifications(): Record<string, unknown>[] {
     return this.sns.commandCalls(PublishCommand).map((call) => JSON.parse(call.args[0].input.Message ?? "{}") as Record<string, unknown>);
@@ -112,7 +124,7 @@ export class AwsWorld {
   }
 
   restore(): void {
-    for (const stub of [this.ec2, this.autoscaling, this.sns, this.sqs, this.scheduler]) stub.restore();
+    for (const stub of [this.ec2, this.autoscaling, this.sns, this.sqs, this.scheduler, this.eks]) stub.restore();
   }
 
   private describe(ids: string[]) {

@@ -1,0 +1,62 @@
+import { DescribeClusterCommand } from "@aws-sdk/client-eks";
+import { CLUSTER_ROLE_RULES, KUBERNETES_GROUP, type PolicyRule } from "@spot-manager/core";
+import { DEMO_INTERRUPTED_NODE, type Identity } from "@spot-manager/kube-local";
+import { afterEach, describe, expect, it } from "vitest";
+import { fixture } from "../fixtures";
+import { CLUSTER, createWorld, nodeView, podsOn, type World } from "./world";
+
+let world: World | undefined;
+afterEach(async () => {
+  await world?.stop();
+  world = undefined;
+});
+
+const seenTokens: string[] = [];
+
+/**
+ * Plays the EKS authenticator: accepts only well-formed `k8s-aws-v1.` tokens (a presigned STS
+ * GetCallerIdentity URL that signs the x-k8s-aws-id header) and maps them to the access entry's
+ * group, bound to the given rules.
+ */
+function eksAuthenticator(rules: readonly PolicyRule[]) {
+  return (token: string): Identity | undefined => {
+    if (!token.startsWith("k8s-aws-v1.")) return undefined;
+    const url = new URL(Buffer.from(token.slice("k8s-aws-v1.".length), "base64url").toString("utf8"));
+    const signed = url.searchParams.get("X-Amz-SignedHeaders")?.split(";") ?? [];
+    if (url.host !== "sts.us-west-2.amazonaws.com" || url.searchParams.get("Action") !== "GetCallerIdentity" || !signed.includes("x-k8s-aws-id")) return undefined;
+    seenTokens.push(token);
+    return { user: "arn:aws:sts::123456789012:assumed-role/spot-manager-interruption/session", groups: [KUBERNETES_GROUP], rules };
+  };
+}
+
+describe("reaching the cluster as the deployed function does", () => {
+  it("finds the endpoint with DescribeCluster, authenticates with an IAM token, and needs no more than the least-privilege ClusterRole", async () => {
+    // Prepare
+    seenTokens.length = 0;
+    world = await createWorld({ viaEks: true, kube: { seed: "demo", simulation: { timeScale: 0.01, podStartupSeconds: 0.5 }, tokenReviewer: eksAuthenticator(CLUSTER_ROLE_RULES) } });
+    // Act
+    const response = await world.invoke(world.sqs(fixture("spotInterruption")));
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(world.aws.eks).toReceiveCommandWith(DescribeClusterCommand, { name: CLUSTER });
+    expect(world.aws.eks).toReceiveCommandTimes(DescribeClusterCommand, 1);
+    expect(seenTokens.length).toBeGreaterThan(0);
+    expect(world.kube.stats.log.filter((r) => r.status === 401 || r.status === 403)).toEqual([]);
+    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(true);
+    expect(podsOn(world.kube, DEMO_INTERRUPTED_NODE)).toHaveLength(2);
+  });
+
+  it("without pods/eviction in the ClusterRole the node is cordoned, evictions are refused and logged, and the record goes back to the queue", async () => {
+    const withoutEviction = CLUSTER_ROLE_RULES.filter((r) => !r.resources.includes("pods/eviction"));
+    world = await createWorld({ viaEks: true, kube: { seed: "demo", simulation: false, tokenReviewer: eksAuthenticator(withoutEviction) } });
+    const batch = world.sqs(fixture("spotInterruption"));
+    const response = await world.invoke(batch, 30_000);
+    // a refusal retrying cannot fix today may be fixed by an operator: the record goes back, then to the DLQ
+    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[0]!.messageId }] });
+    const refusals = world.recorder.lines.filter((l) => l.message === "eviction failed");
+    expect(refusals.length).toBeGreaterThan(0);
+    expect(String(refusals[0]?.extra["reason"])).toMatch(/cannot create resource "pods\/eviction" in API group ""/);
+    expect(world.recorder.lines.some((l) => l.message === "action left for retry")).toBe(true);
+    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(true);
+  });
+});
