@@ -48,6 +48,8 @@ describe("spot interruption warning through SQS", () => {
     expect(world.recorder.total("NodesCordoned")).toBe(1);
     expect(world.recorder.total("PodsEvicted")).toBe(5);
     expect(world.recorder.total("DeadlineMisses")).toBe(0);
+    // counted per capacity group, for the capacity manager's spot health
+    expect(world.recorder.total("SpotInterruptions", { group: "spot-general" })).toBe(1);
     expect(world.recorder.points.find((p) => p.name === "SecondsLeftAtFinish")?.value).toBeGreaterThan(100);
     const actionLines = world.recorder.lines.filter((l) => l.extra["eventId"] === EVENT_ID);
     expect(actionLines.length).toBeGreaterThan(2);

@@ -88,6 +88,8 @@ export const METRICS = {
   deadlineMisses: "DeadlineMisses",
   lifecycleActionsCompleted: "LifecycleActionsCompleted",
   recordsRetried: "RecordsRetried",
+  /** Spot interruption warnings per capacity group (node group or ASG), read by the capacity manager. */
+  spotInterruptions: "SpotInterruptions",
 } as const;
 
 export const METRICS_NAMESPACE = "SpotManager";

@@ -33,6 +33,11 @@ interface DrainPlan {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** The node group (EKS managed) or Auto Scaling group an instance belongs to. */
+function capacityGroupOf(target: Target): string | undefined {
+  return target.instance.tags["eks:nodegroup-name"] ?? target.instance.autoScalingGroup;
+}
+
 /** Runs one action with its own report, log context and accounting. */
 class Action {
   readonly report: ActionReport;
@@ -303,6 +308,8 @@ export class InterruptionPipeline {
     const policy = this.deps.policy.spotInterruption;
     this.enabled(action, policy.enabled);
     const target = await this.resolve(action);
+    const group = capacityGroupOf(target);
+    if (group) this.deps.metrics.add(METRICS.spotInterruptions, "Count", 1, { group });
     let node = this.requireNode(action, target);
     const eventDeadline = (action.event.deadline ?? action.event.time).getTime();
     node = await this.protect(action, node, { purpose: "spotInterruption", taint: policy.taint, effect: policy.taintEffect, cordon: policy.cordon });
