@@ -1,10 +1,18 @@
 import type { SSTConfig } from "sst";
+import { Cluster } from "./stacks/Cluster";
+import { Drills } from "./stacks/Drills";
+import { Interruptions } from "./stacks/Interruptions";
+import { Observability } from "./stacks/Observability";
+import { useStageConfig } from "./stacks/stage";
 
 export default {
   config() {
     return { name: "spot-manager", region: process.env["AWS_REGION"] ?? "us-west-2" };
   },
-  stacks() {
-    // Stacks are registered here in dependency order as they are added.
+  stacks(app) {
+    if (useStageConfig(app.stage).retainOnDelete) app.setDefaultRemovalPolicy("retain");
+    else app.setDefaultRemovalPolicy("destroy");
+    // dependency order: the cluster, the topic every function publishes to, then what uses them
+    app.stack(Cluster).stack(Observability).stack(Interruptions).stack(Drills);
   },
 } satisfies SSTConfig;

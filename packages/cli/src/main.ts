@@ -1,9 +1,11 @@
 /** The `spot-manager` command. */
+import { ConfigError } from "@spot-manager/core";
 import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench";
 import { registerDrain } from "./commands/drain";
 import { registerDrill } from "./commands/drill";
 import { registerKubeLocal } from "./commands/kube-local";
+import { registerSynth } from "./commands/synth";
 import { registerSimulate } from "./commands/simulate";
 import { NotAvailableError, registerPending } from "./commands/pending";
 import { CommandFailedError, UsageError } from "./options";
@@ -17,6 +19,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerDrain(program);
   registerDrill(program);
+  registerSynth(program);
   registerKubeLocal(program);
   registerPending(program, new Set(program.commands.map((c) => c.name())));
   return program;
@@ -38,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`spot-manager: ${error.message}`);
       return 1;
     }
-    if (error instanceof UsageError) {
+    if (error instanceof UsageError || error instanceof ConfigError) {
       console.error(`spot-manager: ${error.message}`);
       return 2;
     }

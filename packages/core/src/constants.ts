@@ -90,6 +90,8 @@ export const METRICS = {
   recordsRetried: "RecordsRetried",
   /** Spot interruption warnings per capacity group (node group or ASG), read by the capacity manager. */
   spotInterruptions: "SpotInterruptions",
+  /** In-service instances per capacity group and capacity type, reported by the capacity manager. */
+  groupInService: "GroupInServiceInstances",
 } as const;
 
 export const METRICS_NAMESPACE = "SpotManager";

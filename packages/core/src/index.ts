@@ -22,3 +22,4 @@ export type { ActionReport, ActionOutcome, Invocation, PipelineDeps } from "./pi
 export { taintFor, taintKey, taintValue } from "./pipeline/taints";
 export * from "./eks";
 export { CLUSTER_ROLE_RULES, CLUSTER_ROLE_NAME, KUBERNETES_GROUP, type PolicyRule } from "./rbac";
+export { describeZodIssues } from "./zod-issues";

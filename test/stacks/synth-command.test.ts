@@ -1,0 +1,35 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { main } from "../../packages/cli/src/index";
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("spot-manager synth", () => {
+  it("writes a stage's templates to a folder without AWS access and reports cdk-nag clean", async () => {
+    const out = mkdtempSync(join(tmpdir(), "synth-cmd-"));
+    let printed = "";
+    vi.spyOn(console, "log").mockImplementation((...p: unknown[]) => void (printed += `${p.join(" ")}\n`));
+    const code = await main(["node", "spot-manager", "synth", "--stage", "dev", "--out", out, "--json"]);
+    expect(code).toBe(0);
+    const result = JSON.parse(printed) as { stacks: { name: string; template: string; resources: number }[]; nag: { errors: unknown[] } };
+    expect(result.stacks.map((s) => s.name)).toEqual(["dev-spot-manager-Cluster", "dev-spot-manager-Observability", "dev-spot-manager-Interruptions", "dev-spot-manager-Drills"]);
+    for (const s of result.stacks) {
+      expect(existsSync(s.template)).toBe(true);
+      expect(Object.keys((JSON.parse(readFileSync(s.template, "utf8")) as { Resources: object }).Resources).length).toBe(s.resources);
+    }
+    expect(result.nag.errors).toEqual([]);
+  });
+
+  it("fails naming the field when the stage settings are invalid", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "synth-bad-"));
+    const config = join(dir, "bad.json");
+    writeFileSync(config, JSON.stringify({ nodeGroups: { spot: { instanceTypes: ["m6i.large"] } } }));
+    let printed = "";
+    vi.spyOn(console, "error").mockImplementation((...p: unknown[]) => void (printed += `${p.join(" ")}\n`));
+    const code = await main(["node", "spot-manager", "synth", "--stage", "broken", "--out", join(dir, "out"), "--config", config]);
+    expect(code).toBe(2);
+    expect(printed).toContain('spot-manager: invalid configuration for stage "broken": nodeGroups.spot.instanceTypes: list at least two instance types");
+  });
+});
