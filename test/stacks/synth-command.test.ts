@@ -30,6 +30,6 @@ describe("spot-manager synth", () => {
     vi.spyOn(console, "error").mockImplementation((...p: unknown[]) => void (printed += `${p.join(" ")}\n`));
     const code = await main(["node", "spot-manager", "synth", "--stage", "broken", "--out", join(dir, "out"), "--config", config]);
     expect(code).toBe(2);
-    expect(printed).toContain('spot-manager: invalid configuration for stage "broken": nodeGroups.spot.instanceTypes: list at least two instance types");
+    expect(printed).toContain('spot-manager: invalid configuration for stage "broken": nodeGroups.spot.instanceTypes: list at least two instance types');
   });
 });
