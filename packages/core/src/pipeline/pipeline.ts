@@ -95,12 +95,16 @@ export class InterruptionPipeline {
 
   constructor(private readonly deps: PipelineDeps) {}
 
-  /** Re-reads the node under its lock, then changes it: a change never works from a stale copy. */
-  private changeNodeLocked(node: Node, change: NodeChange): Promise<NodeChangeResult> {
+  /**
+   * Changes a node, one change per node at a time. Uncontended, the change goes straight from the
+   * node just read (the fast path to a cordon); a change that had to wait re-reads the node first.
+   */
+  private changeNodeSerialized(node: Node, change: NodeChange): Promise<NodeChangeResult> {
     const name = node.metadata?.name ?? "";
+    const stale = this.nodeLocks.busy(name);
     return this.nodeLocks.run(name, async () => {
-      const fresh = (await this.deps.kube.getNode(name)) ?? node;
-      return changeNode(this.deps.kube, fresh, change, { now: () => new Date(this.deps.now()) });
+      const current = stale ? ((await this.deps.kube.getNode(name)) ?? node) : node;
+      return changeNode(this.deps.kube, current, change, { now: () => new Date(this.deps.now()) });
     });
   }
 
@@ -173,11 +177,7 @@ export class InterruptionPipeline {
       ...(protection.cordon ? { unschedulable: true } : {}),
       ...(cordonNow ? { annotations: { [ANNOTATIONS.action]: `${action.event.kind}/${taintValue(action.event.eventId)}` } } : {}),
     };
-    // the first change goes straight from the node just read (the fast path to a cordon);
-    // only when others are changing the same node is it serialized and re-read
-    const result = this.nodeLocks.busy(node.metadata?.name ?? "")
-      ? await this.changeNodeLocked(node, change)
-      : await this.nodeLocks.run(node.metadata?.name ?? "", () => changeNode(this.deps.kube, node, change, { now: () => new Date(this.deps.now()) }));
+    const result = await this.changeNodeSerialized(node, change);
     if (protection.cordon) {
       action.report.cordonedAt = this.deps.now();
       // every attempt counts, retries included
@@ -357,7 +357,7 @@ export class InterruptionPipeline {
     const weCordoned = node.metadata?.annotations?.[ANNOTATIONS.action] === `rebalance-recommendation/${value}`;
     if (weCordoned) action.step("uncordon");
     if (!this.dryRun) {
-      const result = await this.changeNodeLocked(node, {
+      const result = await this.changeNodeSerialized(node, {
         removeTaints: [{ key, onlyIfValue: value }],
         ...(weCordoned ? { unschedulable: false, annotations: { [ANNOTATIONS.action]: null } } : {}),
       });
@@ -470,7 +470,7 @@ export class InterruptionPipeline {
     if (this.deps.policy.stateChange.outOfServiceTaint) {
       action.step(`taint ${describeTaint(OUT_OF_SERVICE_TAINT)}`);
       if (!this.dryRun) {
-        const result = await this.changeNodeLocked(node, { addTaints: [OUT_OF_SERVICE_TAINT] });
+        const result = await this.changeNodeSerialized(node, { addTaints: [OUT_OF_SERVICE_TAINT] });
         if (result.changed) await this.nodeEvent(action, result.node, EVENT_REASONS.outOfService, `Instance ${action.event.instanceId} is gone: node marked out of service so its pods can move`, "Warning");
       }
     }
