@@ -1,5 +1,7 @@
 import type { SSTConfig } from "sst";
+import { Capacity } from "./stacks/Capacity";
 import { Cluster } from "./stacks/Cluster";
+import { Delivery } from "./stacks/Delivery";
 import { Drills } from "./stacks/Drills";
 import { Interruptions } from "./stacks/Interruptions";
 import { Observability } from "./stacks/Observability";
@@ -13,6 +15,6 @@ export default {
     if (useStageConfig(app.stage).retainOnDelete) app.setDefaultRemovalPolicy("retain");
     else app.setDefaultRemovalPolicy("destroy");
     // dependency order: the cluster, the topic every function publishes to, then what uses them
-    app.stack(Cluster).stack(Observability).stack(Interruptions).stack(Drills);
+    app.stack(Cluster).stack(Observability).stack(Interruptions).stack(Capacity).stack(Delivery).stack(Drills);
   },
 } satisfies SSTConfig;

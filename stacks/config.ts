@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
-import { ConfigError, describeZodIssues, policySchema } from "@spot-manager/core";
+import { ConfigError, describeZodIssues, policySchema, scheduledBuildSchema } from "@spot-manager/core";
 
 const name = z.string().regex(/^[A-Za-z][A-Za-z0-9-]{0,99}$/, "must start with a letter and use letters, digits and hyphens (at most 100)");
 const instanceType = z.string().regex(/^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$/, "must be an EC2 instance type such as m6i.large");
@@ -114,6 +114,36 @@ const stageSchema = z
     drills: z
       .object({
         fis: z.object({ enabled: z.boolean().default(true), instanceCount: z.number().int().min(1).max(50).default(1), durationBeforeInterruptionMinutes: z.number().int().min(2).max(15).default(2) }).prefault({}),
+      })
+      .prefault({}),
+    capacity: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** How often the capacity manager runs (EventBridge rate or cron). */
+        schedule: z.string().regex(/^(cron|rate)\(.+\)$/, "must be an EventBridge cron(...) or rate(...) expression").default("rate(2 minutes)"),
+        dryRun: z.boolean().default(false),
+        /** The capacity policy (see README); by default the stage's node groups with a spot -> on-demand fallback. */
+        policy: z.unknown().optional(),
+      })
+      .prefault({}),
+    delivery: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** The application repository on GitHub (owner/name); its pushes start builds. */
+        repository: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name").default("example-org/sample-app"),
+        /** Branch names or globs (main, release/*) whose pushes build. */
+        branches: z.array(z.string().min(1)).min(1).default(["main"]),
+        /** The GitOps repository (https clone URL) the buildspec bumps. */
+        gitopsRepository: z.string().startsWith("https://", "must be an https:// clone URL").default("https://github.com/example-org/sample-app-gitops.git"),
+        gitopsBranch: z.string().min(1).default("main"),
+        gitopsOverlay: z.string().min(1).default("deploy/overlays/dev"),
+        imageRepositoryName: z.string().regex(/^[a-z0-9][a-z0-9._/-]*$/, "must be a lower-case ECR repository name").default("sample-app"),
+        /** Images kept in ECR (older ones expire). */
+        keepImages: z.number().int().min(5).max(1000).default(50),
+        buildTimeoutMinutes: z.number().int().min(5).max(480).default(30),
+        scheduledBuilds: z
+          .array(scheduledBuildSchema.extend({ schedule: z.string().regex(/^(cron|rate)\(.+\)$/, "must be an EventBridge cron(...) or rate(...) expression") }))
+          .default([{ name: "nightly-base-refresh", schedule: "cron(0 3 * * ? *)", sourceVersion: "main", rebuild: true, environment: {} }]),
       })
       .prefault({}),
     /** Keep data and logs when the stage is removed (prod). */

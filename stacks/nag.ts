@@ -57,14 +57,46 @@ const BY_PATH: { match: RegExp; suppressions: Suppression[] }[] = [
     ],
   },
   {
-    match: /\/InterruptionFunction\/ServiceRole/,
+    match: /\/\w+Function\/ServiceRole/,
     suppressions: [
-      { id: "AwsSolutions-IAM4", reason: "AWSLambdaBasicExecutionRole: the function writes its logs (and EMF metrics) to CloudWatch Logs." },
+      {
+        id: "AwsSolutions-IAM4",
+        reason: "AWSLambdaBasicExecutionRole: the function writes its logs (and EMF metrics) to CloudWatch Logs.",
+        appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+      },
       {
         id: "AwsSolutions-IAM5",
-        reason: "ec2:DescribeInstances has no resource-level permissions; lifecycle actions are limited to this cluster's ASGs by tag; schedules to the follow-up group.",
+        reason:
+          "Only where AWS allows nothing narrower: X-Ray, ec2:DescribeInstances and Describe* of Auto Scaling and CloudWatch have no resource-level permissions; kms:GenerateDataKey* is how CDK grants publishing to the encrypted topic; lifecycle and scaling actions are limited to this cluster's groups by tag or name; schedules to the follow-up group.",
+        appliesTo: [
+          "Resource::*",
+          "Action::kms:GenerateDataKey*",
+          { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/.+$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:scheduler:[^:]+:[^:]+:schedule\\/[^/]+\\/\\*$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/]+\\/[^/]+\\/\\*$/g" },
+        ],
       },
     ],
+  },
+  {
+    match: /\/Build\/Role\//,
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "CodeBuild writes its log streams and report groups under its own prefix; ecr:GetAuthorizationToken has no resource-level permissions; the KMS actions are CDK's grant on the build's own key.",
+        appliesTo: [
+          "Resource::*",
+          "Action::kms:ReEncrypt*",
+          "Action::kms:GenerateDataKey*",
+          { regex: "/^Resource::arn:<AWS::Partition>:logs:[^:]+:[^:]+:log-group:\\/aws\\/codebuild\\/.+:\\*$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:codebuild:[^:]+:[^:]+:report-group\\/.+-\\*$/g" },
+        ],
+      },
+    ],
+  },
+  {
+    match: /\/(GitOpsToken|WebhookSecret)\/Resource$/,
+    suppressions: [{ id: "AwsSolutions-SMG4", reason: "The GitOps token and the webhook secret are issued by GitHub and rotated there by the operator; no Secrets Manager rotation function can mint them." }],
   },
   {
     match: /\/\w+Function\/Resource$/,

@@ -14,7 +14,7 @@ describe("spot-manager synth", () => {
     const code = await main(["node", "spot-manager", "synth", "--stage", "dev", "--out", out, "--json"]);
     expect(code).toBe(0);
     const result = JSON.parse(printed) as { stacks: { name: string; template: string; resources: number }[]; nag: { errors: unknown[] } };
-    expect(result.stacks.map((s) => s.name)).toEqual(["dev-spot-manager-Cluster", "dev-spot-manager-Observability", "dev-spot-manager-Interruptions", "dev-spot-manager-Drills"]);
+    expect(result.stacks.map((s) => s.name)).toEqual(["Cluster", "Observability", "Interruptions", "Capacity", "Delivery", "Drills"].map((n) => `dev-spot-manager-${n}`));
     for (const s of result.stacks) {
       expect(existsSync(s.template)).toBe(true);
       expect(Object.keys((JSON.parse(readFileSync(s.template, "utf8")) as { Resources: object }).Resources).length).toBe(s.resources);

@@ -5,6 +5,7 @@ import { registerBench } from "./commands/bench";
 import { registerDrain } from "./commands/drain";
 import { registerDrill } from "./commands/drill";
 import { registerKubeLocal } from "./commands/kube-local";
+import { registerPlanCapacity } from "./commands/plan-capacity";
 import { registerSynth } from "./commands/synth";
 import { registerSimulate } from "./commands/simulate";
 import { NotAvailableError, registerPending } from "./commands/pending";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   registerDrain(program);
   registerDrill(program);
   registerSynth(program);
+  registerPlanCapacity(program);
   registerKubeLocal(program);
   registerPending(program, new Set(program.commands.map((c) => c.name())));
   return program;

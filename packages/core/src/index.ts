@@ -23,3 +23,5 @@ export { taintFor, taintKey, taintValue } from "./pipeline/taints";
 export * from "./eks";
 export { CLUSTER_ROLE_RULES, CLUSTER_ROLE_NAME, KUBERNETES_GROUP, type PolicyRule } from "./rbac";
 export { describeZodIssues } from "./zod-issues";
+export * from "./delivery";
+export * from "./capacity";

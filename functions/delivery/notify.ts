@@ -1,0 +1,23 @@
+/** "CodeBuild Build State Change" events -> a concise notification on the project's SNS topic. */
+import type { NotifyResult } from "@spot-manager/core";
+import { readNotifyConfig } from "../lib/delivery-env";
+import { createNotifyRuntime, type NotifyRuntime } from "../lib/delivery-runtime";
+import { createLogger, EmfMetrics } from "../lib/powertools";
+
+/** The handler around a runtime factory, called once per cold start (and again after it failed). */
+export function createNotifyHandler(createRuntime: () => NotifyRuntime) {
+  let runtime: NotifyRuntime | undefined;
+  return async (event: unknown): Promise<NotifyResult> => {
+    runtime ??= createRuntime();
+    try {
+      return await runtime.notifier.notify(event);
+    } finally {
+      runtime.metrics.flush?.();
+    }
+  };
+}
+
+export const handler = createNotifyHandler(() => {
+  const config = readNotifyConfig(process.env);
+  return createNotifyRuntime(config, createLogger("spot-manager-delivery-notify"), new EmfMetrics("spot-manager-delivery", config.projectName ? { project: config.projectName } : {}));
+});

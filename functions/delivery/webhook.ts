@@ -1,0 +1,30 @@
+/**
+ * GitHub push webhooks on a Lambda Function URL: signature first, then the push, then a CodeBuild
+ * build of the pushed commit. The logic lives in @spot-manager/core; this maps HTTP in and out.
+ */
+import { receiveGitHubWebhook } from "@spot-manager/core";
+import type { LambdaFunctionURLEvent } from "aws-lambda";
+import { readWebhookConfig } from "../lib/delivery-env";
+import { answerOf, webhookRequestOf, type HttpAnswer } from "../lib/delivery-http";
+import { createWebhookRuntime, type WebhookRuntime } from "../lib/delivery-runtime";
+import { createLogger, EmfMetrics } from "../lib/powertools";
+
+export type WebhookEvent = Pick<LambdaFunctionURLEvent, "headers" | "body" | "isBase64Encoded">;
+
+/** The handler around a runtime factory, called once per cold start (and again after it failed). */
+export function createWebhookHandler(createRuntime: () => WebhookRuntime) {
+  let runtime: WebhookRuntime | undefined;
+  return async (event: WebhookEvent): Promise<HttpAnswer> => {
+    runtime ??= createRuntime();
+    try {
+      return answerOf(await receiveGitHubWebhook(runtime.deps, webhookRequestOf(event)));
+    } finally {
+      runtime.metrics.flush?.();
+    }
+  };
+}
+
+export const handler = createWebhookHandler(() => {
+  const config = readWebhookConfig(process.env);
+  return createWebhookRuntime(config, createLogger("spot-manager-delivery-webhook"), new EmfMetrics("spot-manager-delivery", { project: config.projectName }));
+});

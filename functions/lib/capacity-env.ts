@@ -1,0 +1,62 @@
+/** Reads the capacity function's configuration from its environment once, typed, failing with the variable named. */
+import * as z from "zod";
+import { ConfigError, parseCapacityPolicy, type CapacityPolicy } from "@spot-manager/core";
+
+/** The variables the Capacity stack sets on the function. */
+export const CAPACITY_ENV = {
+  /** The capacity policy as JSON (groups, windows, fallback rules). */
+  policy: "CAPACITY_POLICY",
+  clusterName: "CLUSTER_NAME",
+  /** SNS topic for fallback start and end; optional. */
+  topicArn: "NOTIFICATION_TOPIC_ARN",
+  /** "true" or "1": plan and report, change nothing. */
+  dryRun: "DRY_RUN",
+} as const;
+
+const flag = z
+  .enum(["true", "false", "1", "0", ""])
+  .optional()
+  .transform((value) => value === "true" || value === "1");
+
+const envSchema = z.object({
+  [CAPACITY_ENV.clusterName]: z.string().min(1),
+  AWS_REGION: z.string().min(1),
+  [CAPACITY_ENV.policy]: z.string().min(1),
+  [CAPACITY_ENV.topicArn]: z.string().startsWith("arn:").optional(),
+  [CAPACITY_ENV.dryRun]: flag,
+  AWS_LAMBDA_FUNCTION_NAME: z.string().default("spot-manager-capacity"),
+});
+
+export interface CapacityConfig {
+  clusterName: string;
+  region: string;
+  policy: CapacityPolicy;
+  topicArn?: string;
+  dryRun: boolean;
+  functionName: string;
+}
+
+/** Validates the environment; a bad or missing variable throws ConfigError naming it. */
+export function readCapacityConfig(env: Record<string, string | undefined>): CapacityConfig {
+  const result = envSchema.safeParse(env, { reportInput: true });
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    throw new ConfigError(`invalid environment: ${problems}`);
+  }
+  const e = result.data;
+  let policyInput: unknown;
+  try {
+    policyInput = JSON.parse(e[CAPACITY_ENV.policy]);
+  } catch (error) {
+    throw new ConfigError(`invalid environment: ${CAPACITY_ENV.policy} is not JSON (${(error as Error).message})`);
+  }
+  const topicArn = e[CAPACITY_ENV.topicArn];
+  return {
+    clusterName: e[CAPACITY_ENV.clusterName],
+    region: e.AWS_REGION,
+    policy: parseCapacityPolicy(policyInput, CAPACITY_ENV.policy),
+    ...(topicArn ? { topicArn } : {}),
+    dryRun: e[CAPACITY_ENV.dryRun],
+    functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+  };
+}

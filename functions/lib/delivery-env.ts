@@ -1,0 +1,98 @@
+/**
+ * The delivery functions' configuration, read once from the environment the Delivery stack sets,
+ * typed, failing with the variable named.
+ */
+import * as z from "zod";
+import { BranchPatterns, ConfigError, describeZodIssues, parseScheduledBuilds, type ScheduledBuild } from "@spot-manager/core";
+
+type Env = Record<string, string | undefined>;
+
+const REGION = z.string().min(1);
+const PROJECT_NAME = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{1,254}$/, "must be a CodeBuild project name");
+const ARN = z.string().startsWith("arn:", "must be an ARN");
+
+const webhookSchema = z.object({
+  AWS_REGION: REGION,
+  PROJECT_NAME,
+  WEBHOOK_SECRET_ARN: ARN,
+  REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
+  BRANCHES: z.string().default("main"),
+  BUILD_ENVIRONMENT: z.string().optional(),
+});
+
+const scheduledSchema = z.object({
+  AWS_REGION: REGION,
+  PROJECT_NAME,
+  SCHEDULED_BUILDS: z.string().min(1),
+});
+
+const notifySchema = z.object({
+  AWS_REGION: REGION,
+  NOTIFICATION_TOPIC_ARN: ARN,
+  PROJECT_NAME: PROJECT_NAME.optional(),
+});
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const buildEnvironmentSchema = z.record(z.string().regex(ENV_NAME, "must be an environment variable name"), z.string());
+
+export interface WebhookFunctionConfig {
+  region: string;
+  projectName: string;
+  secretArn: string;
+  repository: string;
+  branches: BranchPatterns;
+  /** Extra plain-text environment for every build the webhook starts. */
+  environment: Record<string, string>;
+}
+
+export interface ScheduledFunctionConfig {
+  region: string;
+  projectName: string;
+  builds: ScheduledBuild[];
+}
+
+export interface NotifyFunctionConfig {
+  region: string;
+  topicArn: string;
+  projectName?: string;
+}
+
+function read<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
+  const result = schema.safeParse(env, { reportInput: true });
+  if (!result.success) throw new ConfigError(`invalid environment: ${describeZodIssues(result.error)}`);
+  return result.data;
+}
+
+function json(name: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ConfigError(`invalid environment: ${name} is not JSON (${(error as Error).message})`);
+  }
+}
+
+/** PROJECT_NAME, WEBHOOK_SECRET_ARN, REPOSITORY, BRANCHES (comma-separated, globs; default main), BUILD_ENVIRONMENT (JSON object). */
+export function readWebhookConfig(env: Env): WebhookFunctionConfig {
+  const e = read(webhookSchema, env);
+  const branches = BranchPatterns.parse(e.BRANCHES);
+  if (branches.patterns.length === 0) throw new ConfigError("invalid environment: BRANCHES: names no branch");
+  let environment: Record<string, string> = {};
+  if (e.BUILD_ENVIRONMENT) {
+    const parsed = buildEnvironmentSchema.safeParse(json("BUILD_ENVIRONMENT", e.BUILD_ENVIRONMENT), { reportInput: true });
+    if (!parsed.success) throw new ConfigError(`invalid environment: ${describeZodIssues(parsed.error, "BUILD_ENVIRONMENT")}`);
+    environment = parsed.data;
+  }
+  return { region: e.AWS_REGION, projectName: e.PROJECT_NAME, secretArn: e.WEBHOOK_SECRET_ARN, repository: e.REPOSITORY, branches, environment };
+}
+
+/** PROJECT_NAME, SCHEDULED_BUILDS (JSON array of { name, sourceVersion?, rebuild?, environment? }). */
+export function readScheduledConfig(env: Env): ScheduledFunctionConfig {
+  const e = read(scheduledSchema, env);
+  return { region: e.AWS_REGION, projectName: e.PROJECT_NAME, builds: parseScheduledBuilds(json("SCHEDULED_BUILDS", e.SCHEDULED_BUILDS), "SCHEDULED_BUILDS") };
+}
+
+/** NOTIFICATION_TOPIC_ARN, PROJECT_NAME (optional: events of other projects are not published). */
+export function readNotifyConfig(env: Env): NotifyFunctionConfig {
+  const e = read(notifySchema, env);
+  return { region: e.AWS_REGION, topicArn: e.NOTIFICATION_TOPIC_ARN, ...(e.PROJECT_NAME ? { projectName: e.PROJECT_NAME } : {}) };
+}
