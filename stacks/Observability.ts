@@ -10,7 +10,7 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import { use, type StackContext } from "sst/constructs";
-import { METRICS, METRICS_NAMESPACE } from "@spot-manager/core";
+import { CAPACITY_METRICS, METRICS, METRICS_NAMESPACE } from "@spot-manager/core";
 import { Cluster } from "./Cluster";
 import { resourceNames } from "./names";
 
@@ -48,6 +48,9 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
   const queueAge = new cloudwatch.Metric({ namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensionsMap: { QueueName: names.interruptionQueue }, statistic: "Maximum", period: Duration.minutes(1) });
   const errors = new cloudwatch.Metric({ namespace: "AWS/Lambda", metricName: "Errors", dimensionsMap: { FunctionName: names.interruptionFunction }, statistic: "Sum", period: Duration.minutes(5) });
   const deadlineMisses = total(METRICS.deadlineMisses, clusterName, "Sum", "deadline misses");
+  // alarms need exact metrics: the functions also emit these totals with only their default dimensions
+  const deadlineMissTotal = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: METRICS.deadlineMisses, dimensionsMap: { cluster: clusterName, service: names.metricsService }, statistic: "Sum", period: Duration.minutes(5) });
+  const capacityFailures = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: CAPACITY_METRICS.groupFailures, dimensionsMap: { cluster: clusterName, service: "spot-manager-capacity" }, statistic: "Sum", period: Duration.minutes(5) });
 
   new cloudwatch.Dashboard(stack, "Dashboard", {
     dashboardName: names.dashboard,
@@ -92,7 +95,7 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
     const missAlarm = new cloudwatch.Alarm(stack, "DeadlineMissAlarm", {
       alarmName: `${names.interruptionFunction}-deadline-misses`,
       alarmDescription: "Drains did not finish before the instance went away (PDBs, capacity, or API trouble): see the DeadlineMissed events on the nodes.",
-      metric: deadlineMisses,
+      metric: deadlineMissTotal,
       threshold: config.observability.deadlineMissThreshold,
       evaluationPeriods: 3,
       datapointsToAlarm: 1,
@@ -108,7 +111,21 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [dlqAlarm, missAlarm, errorAlarm]) alarm.addAlarmAction(new actions.SnsAction(topic));
+    const alarms = [dlqAlarm, missAlarm, errorAlarm];
+    if (config.capacity.enabled) {
+      alarms.push(
+        new cloudwatch.Alarm(stack, "CapacityFailureAlarm", {
+          alarmName: `spot-manager-${app.stage}-capacity-group-failures`,
+          alarmDescription: "The capacity manager could not read or change a node group three runs in a row: see its logs for the group and the reason.",
+          metric: capacityFailures,
+          threshold: 1,
+          evaluationPeriods: 3,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+      );
+    }
+    for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
   }
   return { topic };
 }

@@ -26,10 +26,15 @@ describe("prod defaults", () => {
     });
     template.hasResourceProperties("AWS::CloudWatch::Alarm", {
       AlarmName: "spot-manager-prod-interruption-deadline-misses",
-      Metrics: [Match.objectLike({ Expression: Match.stringLikeRegexp("DeadlineMisses") })],
+      Namespace: "SpotManager",
+      MetricName: "DeadlineMisses",
+      Dimensions: Match.arrayWith([{ Name: "cluster", Value: "spot-manager-prod" }, { Name: "service", Value: "spot-manager-interruption" }]),
       AlarmActions: [{ Ref: Match.stringLikeRegexp("^Notifications") }],
     });
-    template.resourceCountIs("AWS::CloudWatch::Alarm", 3);
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmName: "spot-manager-prod-capacity-group-failures", MetricName: "CapacityGroupFailures" });
+    // alarms watch exact metrics: CloudWatch does not alarm on SEARCH expressions
+    for (const alarm of Object.values(template.findResources("AWS::CloudWatch::Alarm"))) expect(JSON.stringify(alarm)).not.toContain("SEARCH(");
+    template.resourceCountIs("AWS::CloudWatch::Alarm", 4);
   });
 
   it("passes cdk-nag", () => {

@@ -8,7 +8,6 @@ import { registerKubeLocal } from "./commands/kube-local";
 import { registerPlanCapacity } from "./commands/plan-capacity";
 import { registerSynth } from "./commands/synth";
 import { registerSimulate } from "./commands/simulate";
-import { NotAvailableError, registerPending } from "./commands/pending";
 import { CommandFailedError, UsageError } from "./options";
 
 export function buildProgram(): Command {
@@ -23,7 +22,6 @@ export function buildProgram(): Command {
   registerSynth(program);
   registerPlanCapacity(program);
   registerKubeLocal(program);
-  registerPending(program, new Set(program.commands.map((c) => c.name())));
   return program;
 }
 
@@ -35,10 +33,6 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
-    if (error instanceof NotAvailableError) {
-      console.error(`spot-manager: ${error.message}`);
-      return 3;
-    }
     if (error instanceof CommandFailedError) {
       console.error(`spot-manager: ${error.message}`);
       return 1;

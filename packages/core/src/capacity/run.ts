@@ -57,6 +57,8 @@ export async function runCapacity(deps: CapacityRunDeps, policy: CapacityPolicy,
   for (const failure of plan.failures) {
     log.error("capacity group not planned", { group: failure.group, error: failure.error });
     metrics.add(CAPACITY_METRICS.groupFailures, "Count", 1, { group: failure.group });
+    // and once without the group: what the alarm watches (alarms cannot search over dimensions)
+    metrics.add(CAPACITY_METRICS.groupFailures, "Count", 1);
   }
 
   const reports: CapacityActionReport[] = [];
@@ -91,6 +93,7 @@ export async function runCapacity(deps: CapacityRunDeps, policy: CapacityPolicy,
       failures.push({ group: group.group, error: errorMessage(error), stage: "apply" });
       log.error("capacity change failed", { group: group.group, error: errorMessage(error) });
       metrics.add(CAPACITY_METRICS.groupFailures, "Count", 1, { group: group.group });
+      metrics.add(CAPACITY_METRICS.groupFailures, "Count", 1);
     }
   }
 

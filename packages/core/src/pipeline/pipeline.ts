@@ -269,6 +269,8 @@ export class InterruptionPipeline {
       throw new UnfinishedWorkError(`drain of ${name} unfinished at the function's time limit (${report.remaining.length} pods left); continuing on redelivery`, 0);
     }
     deps.metrics.add(METRICS.deadlineMisses, "Count", 1, dims);
+    // and once without the kind: what the alarm watches (alarms cannot search over dimensions)
+    deps.metrics.add(METRICS.deadlineMisses, "Count", 1);
     await this.nodeEvent(
       action,
       node,
