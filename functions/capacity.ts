@@ -7,6 +7,7 @@ import { runCapacity, type CapacityRunReport } from "@spot-manager/core";
 import { readCapacityConfig } from "./lib/capacity-env";
 import { createCapacityClients, createCapacityRuntime, type CapacityRuntime } from "./lib/capacity-runtime";
 import { createLogger, EmfMetrics } from "./lib/powertools";
+import { oncePerColdStart } from "./lib/runtime";
 
 /** A manual invoke may ask for a dry run: `{ "dryRun": true }`. Scheduled events carry no such field. */
 export interface CapacityInvocation {
@@ -19,13 +20,9 @@ function askedForDryRun(event: unknown): boolean {
 
 /** The handler around a runtime factory, called once per cold start (and again after it failed). */
 export function createCapacityHandler(createRuntime: () => Promise<CapacityRuntime>) {
-  let runtime: Promise<CapacityRuntime> | undefined;
+  const runtime = oncePerColdStart(createRuntime);
   return async (event: unknown): Promise<CapacityRunReport> => {
-    runtime ??= createRuntime().catch((error: unknown) => {
-      runtime = undefined;
-      throw error;
-    });
-    const ready = await runtime;
+    const ready = await runtime();
     try {
       return await runCapacity(ready.deps, ready.config.policy, { clusterName: ready.config.clusterName, dryRun: ready.config.dryRun || askedForDryRun(event) });
     } finally {

@@ -9,6 +9,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda"
 import { readInterruptionConfig } from "./lib/env";
 import { createAwsClients, createInterruptionRuntime, type InterruptionRuntime } from "./lib/interruption-runtime";
 import { createLogger, EmfMetrics } from "./lib/powertools";
+import { oncePerColdStart } from "./lib/runtime";
 
 export type InvocationContext = Pick<Context, "getRemainingTimeInMillis" | "awsRequestId">;
 
@@ -83,13 +84,9 @@ async function handleDirect(runtime: InterruptionRuntime, event: unknown, contex
 
 /** The handler around a runtime factory, called once per cold start (and again after it failed). */
 export function createInterruptionHandler(createRuntime: () => Promise<InterruptionRuntime>) {
-  let runtime: Promise<InterruptionRuntime> | undefined;
+  const runtime = oncePerColdStart(createRuntime);
   return async (event: unknown, context: InvocationContext): Promise<SQSBatchResponse | DirectResult> => {
-    runtime ??= createRuntime().catch((error: unknown) => {
-      runtime = undefined;
-      throw error;
-    });
-    const ready = await runtime;
+    const ready = await runtime();
     try {
       return isSqsEvent(event) ? await handleBatch(ready, event, context) : await handleDirect(ready, event, context);
     } finally {

@@ -45,6 +45,22 @@ export interface ClusterOutputs {
   selfManagedSpot?: { autoScalingGroupName: string; lifecycleHookName: string };
 }
 
+/** An EKS managed node group (AL2023) labelled with its capacity group, so workloads and reports can tell groups apart. */
+function managedNodeGroup(cluster: eks.Cluster, id: string, spec: StageConfig["nodeGroups"]["onDemand"], capacityType: eks.CapacityType): eks.Nodegroup {
+  return cluster.addNodegroupCapacity(id, {
+    nodegroupName: spec.name,
+    capacityType,
+    amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
+    instanceTypes: spec.instanceTypes.map((t) => new ec2.InstanceType(t)),
+    minSize: spec.scaling.min,
+    maxSize: spec.scaling.max,
+    desiredSize: spec.scaling.desired,
+    diskSize: spec.diskSizeGiB,
+    labels: { ...spec.labels, "spot-manager/capacity-group": spec.name },
+    taints: spec.taints.map((t) => ({ key: t.key, value: t.value, effect: TAINT_EFFECTS[t.effect] })),
+  });
+}
+
 /** Tags the Kubernetes AWS integrations and cluster-autoscaler discover capacity by. */
 function tagForCluster(scope: autoscaling.AutoScalingGroup, clusterName: string): void {
   const tags = {
@@ -229,32 +245,8 @@ export function Cluster({ stack, app }: StackContext): ClusterOutputs {
     ],
   });
 
-  const base = config.nodeGroups.onDemand;
-  const onDemand = cluster.addNodegroupCapacity("OnDemand", {
-    nodegroupName: base.name,
-    capacityType: eks.CapacityType.ON_DEMAND,
-    amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
-    instanceTypes: base.instanceTypes.map((t) => new ec2.InstanceType(t)),
-    minSize: base.scaling.min,
-    maxSize: base.scaling.max,
-    desiredSize: base.scaling.desired,
-    diskSize: base.diskSizeGiB,
-    labels: { ...base.labels, "spot-manager/capacity-group": base.name },
-    taints: base.taints.map((t) => ({ key: t.key, value: t.value, effect: TAINT_EFFECTS[t.effect] })),
-  });
-  const spotSpec = config.nodeGroups.spot;
-  cluster.addNodegroupCapacity("Spot", {
-    nodegroupName: spotSpec.name,
-    capacityType: eks.CapacityType.SPOT,
-    amiType: eks.NodegroupAmiType.AL2023_X86_64_STANDARD,
-    instanceTypes: spotSpec.instanceTypes.map((t) => new ec2.InstanceType(t)),
-    minSize: spotSpec.scaling.min,
-    maxSize: spotSpec.scaling.max,
-    desiredSize: spotSpec.scaling.desired,
-    diskSize: spotSpec.diskSizeGiB,
-    labels: { ...spotSpec.labels, "spot-manager/capacity-group": spotSpec.name },
-    taints: spotSpec.taints.map((t) => ({ key: t.key, value: t.value, effect: TAINT_EFFECTS[t.effect] })),
-  });
+  const onDemand = managedNodeGroup(cluster, "OnDemand", config.nodeGroups.onDemand, eks.CapacityType.ON_DEMAND);
+  managedNodeGroup(cluster, "Spot", config.nodeGroups.spot, eks.CapacityType.SPOT);
 
   if (config.addons.metricsServer) {
     const addon = new eks.Addon(stack, "MetricsServer", { cluster, addonName: "metrics-server", preserveOnDelete: false });
@@ -265,5 +257,12 @@ export function Cluster({ stack, app }: StackContext): ClusterOutputs {
   const selfManagedSpot = config.nodeGroups.selfManagedSpot.enabled ? selfManagedSpotGroup(stack, cluster, vpc, config) : undefined;
 
   stack.addOutputs({ ClusterName: clusterName, ClusterEndpoint: cluster.clusterEndpoint });
-  return { cluster, clusterName, config, imported: false, nodeGroups: { onDemand: base.name, spot: spotSpec.name }, ...(selfManagedSpot ? { selfManagedSpot } : {}) };
+  return {
+    cluster,
+    clusterName,
+    config,
+    imported: false,
+    nodeGroups: { onDemand: config.nodeGroups.onDemand.name, spot: config.nodeGroups.spot.name },
+    ...(selfManagedSpot ? { selfManagedSpot } : {}),
+  };
 }

@@ -83,49 +83,42 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
   });
 
   if (config.observability.alarms) {
-    const dlqAlarm = new cloudwatch.Alarm(stack, "DlqDepthAlarm", {
-      alarmName: `${names.interruptionDlq}-not-empty`,
-      alarmDescription: "Interruption events gave up after every retry and wait in the dead-letter queue: inspect and redrive them.",
-      metric: dlqDepth,
-      threshold: config.observability.dlqAlarmThreshold,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const missAlarm = new cloudwatch.Alarm(stack, "DeadlineMissAlarm", {
-      alarmName: `${names.interruptionFunction}-deadline-misses`,
-      alarmDescription: "Drains did not finish before the instance went away (PDBs, capacity, or API trouble): see the DeadlineMissed events on the nodes.",
-      metric: deadlineMissTotal,
-      threshold: config.observability.deadlineMissThreshold,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const errorAlarm = new cloudwatch.Alarm(stack, "FunctionErrorAlarm", {
-      alarmName: `${names.interruptionFunction}-errors`,
-      alarmDescription: "The interruption function failed invocations (configuration, permissions or a bug).",
-      metric: errors,
-      threshold: 1,
-      evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const alarms = [dlqAlarm, missAlarm, errorAlarm];
+    const alarm = (id: string, name: string, description: string, metric: cloudwatch.IMetric, threshold: number, evaluationPeriods: number) =>
+      new cloudwatch.Alarm(stack, id, {
+        alarmName: name,
+        alarmDescription: description,
+        metric,
+        threshold,
+        evaluationPeriods,
+        datapointsToAlarm: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    const alarms = [
+      alarm("DlqDepthAlarm", `${names.interruptionDlq}-not-empty`, "Interruption events gave up after every retry and wait in the dead-letter queue: inspect and redrive them.", dlqDepth, config.observability.dlqAlarmThreshold, 1),
+      alarm(
+        "DeadlineMissAlarm",
+        `${names.interruptionFunction}-deadline-misses`,
+        "Drains did not finish before the instance went away (PDBs, capacity, or API trouble): see the DeadlineMissed events on the nodes.",
+        deadlineMissTotal,
+        config.observability.deadlineMissThreshold,
+        3,
+      ),
+      alarm("FunctionErrorAlarm", `${names.interruptionFunction}-errors`, "The interruption function failed invocations (configuration, permissions or a bug).", errors, 1, 1),
+    ];
     if (config.capacity.enabled) {
       alarms.push(
-        new cloudwatch.Alarm(stack, "CapacityFailureAlarm", {
-          alarmName: `spot-manager-${app.stage}-capacity-group-failures`,
-          alarmDescription: "The capacity manager could not read or change a node group three runs in a row: see its logs for the group and the reason.",
-          metric: capacityFailures,
-          threshold: 1,
-          evaluationPeriods: 3,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
+        alarm(
+          "CapacityFailureAlarm",
+          `spot-manager-${app.stage}-capacity-group-failures`,
+          "The capacity manager could not read or change a node group: see its logs for the group and the reason.",
+          capacityFailures,
+          1,
+          3,
+        ),
       );
     }
-    for (const alarm of alarms) alarm.addAlarmAction(new actions.SnsAction(topic));
+    for (const a of alarms) a.addAlarmAction(new actions.SnsAction(topic));
   }
   return { topic };
 }

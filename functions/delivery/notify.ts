@@ -3,16 +3,17 @@ import type { NotifyResult } from "@spot-manager/core";
 import { readNotifyConfig } from "../lib/delivery-env";
 import { createNotifyRuntime, type NotifyRuntime } from "../lib/delivery-runtime";
 import { createLogger, EmfMetrics } from "../lib/powertools";
+import { oncePerColdStart } from "../lib/runtime";
 
 /** The handler around a runtime factory, called once per cold start (and again after it failed). */
 export function createNotifyHandler(createRuntime: () => NotifyRuntime) {
-  let runtime: NotifyRuntime | undefined;
+  const runtime = oncePerColdStart(createRuntime);
   return async (event: unknown): Promise<NotifyResult> => {
-    runtime ??= createRuntime();
+    const ready = await runtime();
     try {
-      return await runtime.notifier.notify(event);
+      return await ready.notifier.notify(event);
     } finally {
-      runtime.metrics.flush?.();
+      ready.metrics.flush?.();
     }
   };
 }

@@ -3,6 +3,7 @@ import { launchScheduledBuilds, parseScheduledInvocation, type ScheduledLaunch }
 import { readScheduledConfig } from "../lib/delivery-env";
 import { createScheduledRuntime, type ScheduledRuntime } from "../lib/delivery-runtime";
 import { createLogger, EmfMetrics } from "../lib/powertools";
+import { oncePerColdStart } from "../lib/runtime";
 
 export interface ScheduledResult {
   launched: ScheduledLaunch[];
@@ -10,14 +11,14 @@ export interface ScheduledResult {
 
 /** The handler around a runtime factory, called once per cold start (and again after it failed). */
 export function createScheduledHandler(createRuntime: () => ScheduledRuntime) {
-  let runtime: ScheduledRuntime | undefined;
+  const runtime = oncePerColdStart(createRuntime);
   return async (event: unknown): Promise<ScheduledResult> => {
-    runtime ??= createRuntime();
+    const ready = await runtime();
     try {
-      const invocation = parseScheduledInvocation(event, runtime.now);
-      return { launched: await launchScheduledBuilds({ launcher: runtime.launcher, builds: runtime.builds, log: runtime.log }, invocation) };
+      const invocation = parseScheduledInvocation(event, ready.now);
+      return { launched: await launchScheduledBuilds({ launcher: ready.launcher, builds: ready.builds, log: ready.log }, invocation) };
     } finally {
-      runtime.metrics.flush?.();
+      ready.metrics.flush?.();
     }
   };
 }

@@ -8,18 +8,19 @@ import { readWebhookConfig } from "../lib/delivery-env";
 import { answerOf, webhookRequestOf, type HttpAnswer } from "../lib/delivery-http";
 import { createWebhookRuntime, type WebhookRuntime } from "../lib/delivery-runtime";
 import { createLogger, EmfMetrics } from "../lib/powertools";
+import { oncePerColdStart } from "../lib/runtime";
 
 export type WebhookEvent = Pick<LambdaFunctionURLEvent, "headers" | "body" | "isBase64Encoded">;
 
 /** The handler around a runtime factory, called once per cold start (and again after it failed). */
 export function createWebhookHandler(createRuntime: () => WebhookRuntime) {
-  let runtime: WebhookRuntime | undefined;
+  const runtime = oncePerColdStart(createRuntime);
   return async (event: WebhookEvent): Promise<HttpAnswer> => {
-    runtime ??= createRuntime();
+    const ready = await runtime();
     try {
-      return answerOf(await receiveGitHubWebhook(runtime.deps, webhookRequestOf(event)));
+      return answerOf(await receiveGitHubWebhook(ready.deps, webhookRequestOf(event)));
     } finally {
-      runtime.metrics.flush?.();
+      ready.metrics.flush?.();
     }
   };
 }

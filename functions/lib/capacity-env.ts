@@ -1,6 +1,7 @@
 /** Reads the capacity function's configuration from its environment once, typed, failing with the variable named. */
 import * as z from "zod";
-import { ConfigError, parseCapacityPolicy, type CapacityPolicy } from "@spot-manager/core";
+import { parseCapacityPolicy, type CapacityPolicy } from "@spot-manager/core";
+import { jsonVariable, readEnv } from "./runtime";
 
 /** The variables the Capacity stack sets on the function. */
 export const CAPACITY_ENV = {
@@ -38,18 +39,8 @@ export interface CapacityConfig {
 
 /** Validates the environment; a bad or missing variable throws ConfigError naming it. */
 export function readCapacityConfig(env: Record<string, string | undefined>): CapacityConfig {
-  const result = envSchema.safeParse(env, { reportInput: true });
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new ConfigError(`invalid environment: ${problems}`);
-  }
-  const e = result.data;
-  let policyInput: unknown;
-  try {
-    policyInput = JSON.parse(e[CAPACITY_ENV.policy]);
-  } catch (error) {
-    throw new ConfigError(`invalid environment: ${CAPACITY_ENV.policy} is not JSON (${(error as Error).message})`);
-  }
+  const e = readEnv(envSchema, env);
+  const policyInput = jsonVariable(CAPACITY_ENV.policy, e[CAPACITY_ENV.policy]);
   const topicArn = e[CAPACITY_ENV.topicArn];
   return {
     clusterName: e[CAPACITY_ENV.clusterName],

@@ -3,6 +3,7 @@
  * typed, failing with the variable named.
  */
 import * as z from "zod";
+import { jsonVariable, readEnv } from "./runtime";
 import { BranchPatterns, ConfigError, describeZodIssues, parseScheduledBuilds, type ScheduledBuild } from "@spot-manager/core";
 
 type Env = Record<string, string | undefined>;
@@ -57,28 +58,15 @@ export interface NotifyFunctionConfig {
   projectName?: string;
 }
 
-function read<T extends z.ZodType>(schema: T, env: Env): z.output<T> {
-  const result = schema.safeParse(env, { reportInput: true });
-  if (!result.success) throw new ConfigError(`invalid environment: ${describeZodIssues(result.error)}`);
-  return result.data;
-}
-
-function json(name: string, text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new ConfigError(`invalid environment: ${name} is not JSON (${(error as Error).message})`);
-  }
-}
 
 /** PROJECT_NAME, WEBHOOK_SECRET_ARN, REPOSITORY, BRANCHES (comma-separated, globs; default main), BUILD_ENVIRONMENT (JSON object). */
 export function readWebhookConfig(env: Env): WebhookFunctionConfig {
-  const e = read(webhookSchema, env);
+  const e = readEnv(webhookSchema, env);
   const branches = BranchPatterns.parse(e.BRANCHES);
   if (branches.patterns.length === 0) throw new ConfigError("invalid environment: BRANCHES: names no branch");
   let environment: Record<string, string> = {};
   if (e.BUILD_ENVIRONMENT) {
-    const parsed = buildEnvironmentSchema.safeParse(json("BUILD_ENVIRONMENT", e.BUILD_ENVIRONMENT), { reportInput: true });
+    const parsed = buildEnvironmentSchema.safeParse(jsonVariable("BUILD_ENVIRONMENT", e.BUILD_ENVIRONMENT), { reportInput: true });
     if (!parsed.success) throw new ConfigError(`invalid environment: ${describeZodIssues(parsed.error, "BUILD_ENVIRONMENT")}`);
     environment = parsed.data;
   }
@@ -87,12 +75,12 @@ export function readWebhookConfig(env: Env): WebhookFunctionConfig {
 
 /** PROJECT_NAME, SCHEDULED_BUILDS (JSON array of { name, sourceVersion?, rebuild?, environment? }). */
 export function readScheduledConfig(env: Env): ScheduledFunctionConfig {
-  const e = read(scheduledSchema, env);
-  return { region: e.AWS_REGION, projectName: e.PROJECT_NAME, builds: parseScheduledBuilds(json("SCHEDULED_BUILDS", e.SCHEDULED_BUILDS), "SCHEDULED_BUILDS") };
+  const e = readEnv(scheduledSchema, env);
+  return { region: e.AWS_REGION, projectName: e.PROJECT_NAME, builds: parseScheduledBuilds(jsonVariable("SCHEDULED_BUILDS", e.SCHEDULED_BUILDS), "SCHEDULED_BUILDS") };
 }
 
 /** NOTIFICATION_TOPIC_ARN, PROJECT_NAME (optional: events of other projects are not published). */
 export function readNotifyConfig(env: Env): NotifyFunctionConfig {
-  const e = read(notifySchema, env);
+  const e = readEnv(notifySchema, env);
   return { region: e.AWS_REGION, topicArn: e.NOTIFICATION_TOPIC_ARN, ...(e.PROJECT_NAME ? { projectName: e.PROJECT_NAME } : {}) };
 }

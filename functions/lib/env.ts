@@ -1,6 +1,7 @@
 /** Reads the function's configuration from its environment once, typed, failing with the variable named. */
 import * as z from "zod";
-import { ConfigError, parsePolicy, type Policy } from "@spot-manager/core";
+import { parsePolicy, type Policy } from "@spot-manager/core";
+import { jsonVariable, readEnv } from "./runtime";
 
 const envSchema = z.object({
   CLUSTER_NAME: z.string().min(1),
@@ -26,20 +27,8 @@ export interface InterruptionConfig {
 
 /** Validates the environment; a bad or missing variable throws ConfigError naming it. */
 export function readInterruptionConfig(env: Record<string, string | undefined>): InterruptionConfig {
-  const result = envSchema.safeParse(env, { reportInput: true });
-  if (!result.success) {
-    const problems = result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
-    throw new ConfigError(`invalid environment: ${problems}`);
-  }
-  const e = result.data;
-  let policyInput: unknown = {};
-  if (e.SPOT_MANAGER_POLICY) {
-    try {
-      policyInput = JSON.parse(e.SPOT_MANAGER_POLICY);
-    } catch (error) {
-      throw new ConfigError(`invalid environment: SPOT_MANAGER_POLICY is not JSON (${(error as Error).message})`);
-    }
-  }
+  const e = readEnv(envSchema, env);
+  const policyInput = e.SPOT_MANAGER_POLICY ? jsonVariable("SPOT_MANAGER_POLICY", e.SPOT_MANAGER_POLICY) : {};
   const scheduler =
     e.QUEUE_ARN && e.SCHEDULER_ROLE_ARN && e.SCHEDULER_GROUP_NAME ? { queueArn: e.QUEUE_ARN, roleArn: e.SCHEDULER_ROLE_ARN, groupName: e.SCHEDULER_GROUP_NAME } : undefined;
   return {
