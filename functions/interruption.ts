@@ -51,13 +51,20 @@ async function handleBatch(runtime: InterruptionRuntime, event: SQSEvent, contex
     try {
       await processMessage(messageDeps(runtime, pipeline), () => parseMessageBody(record.body), { deadline }, record.messageId);
     } catch (error) {
-      // unfinished work and throttled dependencies come back sooner than the queue's visibility timeout
-      if (error instanceof RetryError && error.retryAfterSeconds !== undefined) await shortenVisibility(runtime, record, error.retryAfterSeconds);
+      // a record to retry comes back after a short backoff, not after the queue's long visibility timeout
+      await shortenVisibility(runtime, record, retryDelaySeconds(error, record));
       throw error;
     }
   };
   // a batch where every record must be retried is still an answer, not a function error
   return processPartialResponse(event, recordHandler, new BatchProcessor(EventType.SQS), { context: context as Context, processInParallel: true, throwOnFullBatchFailure: false });
+}
+
+/** The error's own Retry-After, else 5 s doubling with each receive, at most 2 minutes. */
+export function retryDelaySeconds(error: unknown, record: Pick<SQSRecord, "attributes">): number {
+  if (error instanceof RetryError && error.retryAfterSeconds !== undefined) return error.retryAfterSeconds;
+  const receives = Math.max(1, Number(record.attributes.ApproximateReceiveCount) || 1);
+  return Math.min(120, 5 * 2 ** (receives - 1));
 }
 
 async function shortenVisibility(runtime: InterruptionRuntime, record: SQSRecord, seconds: number): Promise<void> {

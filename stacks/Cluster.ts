@@ -29,6 +29,9 @@ const ENDPOINT_ACCESS: Record<StageConfig["cluster"]["endpointAccess"], eks.Endp
   "public-and-private": eks.EndpointAccess.PUBLIC_AND_PRIVATE,
 };
 
+/** The cluster's service range, set explicitly so self-managed nodes get the same cluster DNS address. */
+const SERVICE_CIDR = "172.20.0.0/16";
+
 const TAINT_EFFECTS = {
   NoSchedule: eks.TaintEffect.NO_SCHEDULE,
   PreferNoSchedule: eks.TaintEffect.PREFER_NO_SCHEDULE,
@@ -82,7 +85,7 @@ function nodeadmUserData(cluster: eks.Cluster, labels: Record<string, string>, t
     `    name: ${cluster.clusterName}`,
     `    apiServerEndpoint: ${cluster.clusterEndpoint}`,
     `    certificateAuthority: ${cluster.clusterCertificateAuthorityData}`,
-    "    cidr: 172.20.0.0/16",
+    `    cidr: ${SERVICE_CIDR}`,
     "  kubelet:",
     "    flags:",
     `      - --node-labels=${Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",")}`,
@@ -234,6 +237,7 @@ export function Cluster({ stack, app }: StackContext): ClusterOutputs {
     vpc,
     vpcSubnets: [{ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
     defaultCapacity: 0,
+    serviceIpv4Cidr: SERVICE_CIDR,
     authenticationMode: eks.AuthenticationMode.API,
     endpointAccess: ENDPOINT_ACCESS[config.cluster.endpointAccess],
     clusterLogging: [

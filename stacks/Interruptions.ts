@@ -106,7 +106,8 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
       POWERTOOLS_METRICS_NAMESPACE: "SpotManager",
     },
   });
-  fn.addEventSource(new SqsEventSource(queue, { batchSize: settings.lambda.batchSize, reportBatchItemFailures: true, maxConcurrency: Math.max(2, settings.lambda.reservedConcurrency) }));
+  // no more concurrent batches than the function may run: a throttled delivery would use up a receive
+  fn.addEventSource(new SqsEventSource(queue, { batchSize: settings.lambda.batchSize, reportBatchItemFailures: true, maxConcurrency: settings.lambda.reservedConcurrency }));
 
   const role = fn.role as iam.IRole;
   const region = Stack.of(stack).region;

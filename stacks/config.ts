@@ -94,7 +94,8 @@ const stageSchema = z
           .object({
             timeoutSeconds: z.number().int().min(180, "must be at least 180: a spot drain needs the whole two-minute window").max(900).default(300),
             memoryMiB: z.number().int().min(256).max(10240).default(512),
-            reservedConcurrency: z.number().int().min(1).max(1000).default(10),
+            /** Also the most batches delivered at once (the SQS event source allows 2 to 1000). */
+            reservedConcurrency: z.number().int().min(2).max(1000).default(10),
             batchSize: z.number().int().min(1).max(10).default(10),
           })
           .prefault({}),
@@ -152,6 +153,16 @@ const stageSchema = z
   .superRefine((config, ctx) => {
     if (config.cluster.mode === "import" && !config.cluster.import) {
       ctx.addIssue({ code: "custom", path: ["cluster", "import"], message: "is required when cluster.mode is \"import\" (vpcId and kubectlRoleArn)" });
+    }
+    const hook = config.nodeGroups.selfManagedSpot;
+    const heartbeat = config.interruptions.policy.asgTerminate.heartbeatIntervalSeconds;
+    if (hook.enabled && heartbeat * 2 > hook.lifecycleHook.heartbeatTimeoutSeconds) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["interruptions", "policy", "asgTerminate", "heartbeatIntervalSeconds"],
+        message: `must be at most half the lifecycle hook's heartbeat timeout (${hook.lifecycleHook.heartbeatTimeoutSeconds} s), or a drain loses the hook`,
+        input: heartbeat,
+      });
     }
     if (config.nodeGroups.onDemand.name === config.nodeGroups.spot.name) {
       ctx.addIssue({ code: "custom", path: ["nodeGroups", "spot", "name"], message: "must differ from nodeGroups.onDemand.name" });

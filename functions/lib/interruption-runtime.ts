@@ -21,6 +21,7 @@ import {
   LifecycleActions,
   noNotifications,
   QueueFollowUps,
+  RetryError,
   SnsNotifier,
   type FollowUpScheduler,
   type ActionReport,
@@ -91,8 +92,9 @@ function followUpsFor(config: InterruptionConfig, clients: AwsClients, now: () =
   if (!config.queueUrl) {
     return {
       schedule: async (followUp) => {
-        log.warn("follow-up dropped: QUEUE_URL is not configured", { followUp: followUp.action, instanceId: followUp.event.instanceId });
-        return { via: "queue" };
+        // never drop the rest of the work silently: the record goes back (and, in the end, to the DLQ)
+        log.error("follow-up cannot be scheduled: QUEUE_URL is not configured", { followUp: followUp.action, instanceId: followUp.event.instanceId });
+        throw new RetryError(`follow-up ${followUp.action} for ${followUp.event.instanceId} cannot be scheduled: QUEUE_URL is not configured`);
       },
     };
   }

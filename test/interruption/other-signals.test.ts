@@ -55,6 +55,33 @@ describe("rebalance recommendation", () => {
   });
 });
 
+describe("rebalance recommendation with cordon", () => {
+  it("does not uncordon a node another signal still needs cordoned", async () => {
+    world = await createWorld({ startAt: "2024-05-14T06:27:58Z", policy: { rebalanceRecommendation: { cordon: true }, scheduledChange: { drain: false } } });
+    const rebalance = fixture("rebalance");
+    rebalance["time"] = "2024-05-14T06:27:50Z";
+    await world.invoke(rebalance);
+    await world.invoke(fixture("healthScheduledChange"));
+    const followUp = world.aws.queuedFollowUps()[0]!.body;
+    world.advance(16 * 60_000);
+    const result = (await world.invoke(followUp)) as Direct;
+    const node = nodeView(world.kube, DEMO_INTERRUPTED_NODE);
+    expect(result.reports[0]?.steps).toEqual(["remove taint spot-manager/rebalance=8c1e6a0f-52b7-4d3a-a9e4-6b0f3d2c7e15"]);
+    expect(node.unschedulable).toBe(true);
+    expect(node.taints.map((t) => t.key)).toEqual(["spot-manager/lifecycle", "spot-manager/scheduled-maintenance"]);
+  });
+
+  it("uncordons what it cordoned when nothing else holds the node", async () => {
+    world = await createWorld({ startAt: "2024-05-14T18:09:43Z", policy: { rebalanceRecommendation: { cordon: true } } });
+    await world.invoke(fixture("rebalance"));
+    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(true);
+    const followUp = world.aws.queuedFollowUps()[0]!.body;
+    world.advance(900_000);
+    await world.invoke(followUp);
+    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(false);
+  });
+});
+
 describe("ASG lifecycle actions", () => {
   it("terminate: taints, cordons, drains with heartbeats, then completes with CONTINUE", async () => {
     world = await createWorld({ startAt: "2024-05-14T18:23:12Z" });
@@ -109,6 +136,13 @@ describe("ASG lifecycle actions", () => {
     const second = (await world.invoke(followUp!.body)) as Direct;
     expect(second.reports[0]?.steps).toEqual(["complete lifecycle action CONTINUE (node Ready)"]);
     expect(world.aws.autoscaling).toReceiveCommandWith(CompleteLifecycleActionCommand, { LifecycleHookName: "my-launch-lifecycle-hook", LifecycleActionToken: "c2b4f5a8-1d3e-4f6a-9b7c-0e1d2f3a4b5c", LifecycleActionResult: "CONTINUE" });
+  });
+
+  it("launch: an instance EC2 does not describe yet is waited for, not dropped", async () => {
+    world = await createWorld({ startAt: "2024-05-14T18:25:44Z" });
+    const result = (await world.invoke(fixture("asgLaunch"))) as Direct;
+    expect(result.reports[0]).toMatchObject({ outcome: "scheduled", reason: "node not registered yet" });
+    expect(world.aws.queuedFollowUps()[0]?.body).toMatchObject({ detail: { action: "check-launch-ready" } });
   });
 
   it("launch: abandons an instance whose node never became Ready", async () => {
@@ -211,17 +245,29 @@ describe("what is acknowledged, what is retried", () => {
     expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[1]!.messageId }] });
     expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).taints.map((t) => t.key)).toContain("spot-manager/rebalance");
     expect(world.recorder.total("RecordsRetried")).toBe(1);
+    // it comes back after a short backoff, not after the queue's 30-minute visibility timeout
+    expect(world.aws.sqs).toReceiveCommandWith(ChangeMessageVisibilityCommand, { QueueUrl: QUEUE_URL, ReceiptHandle: batch.Records[1]!.receiptHandle, VisibilityTimeout: 5 });
   });
 
-  it("hands an unfinished drain back to the queue when the function runs out of time", async () => {
-    world = await createWorld({ kube: { seed: "demo", simulation: false } });
+  it("a drain that outlives the function continues in a fresh follow-up message, and finishes there", async () => {
+    // Prepare: the first invocation has about 2 s to drain, and the API refuses evictions meanwhile
+    world = await createWorld();
+    world.kube.faults.add({ match: { resource: "pods/eviction" }, effect: { kind: "status", code: 429, retryAfterSeconds: 1 }, times: 20 });
     const batch = world.sqs(fixture("spotInterruption"));
-    const response = await world.invoke(batch, 12_000);
-    expect(response).toEqual({ batchItemFailures: [{ itemIdentifier: batch.Records[0]!.messageId }] });
-    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(true);
+    // Act
+    const first = await world.invoke(batch, 22_000);
+    // Assess: acknowledged (no receive used up), the rest handed to a follow-up that is due at once
+    expect(first).toEqual({ batchItemFailures: [] });
     expect(eventsAbout(world.kube, DEMO_INTERRUPTED_NODE).map((e) => e.reason)).toContain("DrainIncomplete");
-    // it comes back at once rather than after the queue's visibility timeout
-    expect(world.aws.sqs).toReceiveCommandWith(ChangeMessageVisibilityCommand, { QueueUrl: QUEUE_URL, ReceiptHandle: batch.Records[0]!.receiptHandle, VisibilityTimeout: 0 });
+    const [followUp] = world.aws.queuedFollowUps();
+    expect(followUp).toMatchObject({ delaySeconds: 0, body: { detail: { action: "continue-drain", attempt: 1, event: { eventId: "3f4c2e8a-9d1b-4b6e-8f0a-2c7d5e1b9a34" } } } });
+    // Act: the follow-up arrives; the faults are used up
+    world.kube.faults.clear();
+    const second = await world.invoke(world.sqs(followUp!.body));
+    // Assess: the same drain finishes; nothing is started twice
+    expect(second).toEqual({ batchItemFailures: [] });
+    expect(podsOn(world.kube, DEMO_INTERRUPTED_NODE)).toHaveLength(2);
+    expect(world.aws.notifications().map((n) => n["phase"])).toEqual(["start", "end"]);
+    expect(world.recorder.total("SpotInterruptions")).toBe(1);
   });
 });
-

@@ -89,6 +89,8 @@ describe("spot interruption warning through SQS", () => {
     expect(JSON.stringify(world.kube.list("nodes")) + JSON.stringify(world.kube.list("pods"))).toBe(before);
     expect(world.kube.stats.log.filter((r) => r.verb !== "get" && r.verb !== "list")).toEqual([]);
     expect(world.aws.sns).not.toReceiveCommand(PublishCommand);
+    // a drill must never look like an interruption to the capacity manager
+    expect(world.recorder.total("SpotInterruptions")).toBe(0);
     expect(result.reports[0]?.outcome).toBe("dry-run");
     expect(result.reports[0]?.steps).toEqual([
       `would taint spot-manager/spot-itn=${EVENT_ID}:NoSchedule`,

@@ -22,6 +22,11 @@ describe("stage configuration", () => {
     [{ interruptions: { policy: { spotInterruption: { drainPolicy: { atDeadline: "panic" } } } } }, /interruptions\.policy\.spotInterruption\.drainPolicy\.atDeadline: Invalid option.*\(got "panic"\)/],
     [{ nodeGroups: { selfManagedSpot: { lifecycleHook: { name: "drain" } } } }, /lifecycleHook\.name: must start with spot-manager-/],
     [{ notifications: { emails: ["not-an-email"] } }, /notifications\.emails\.0/],
+    [
+      { nodeGroups: { selfManagedSpot: { enabled: true, lifecycleHook: { heartbeatTimeoutSeconds: 100 } } }, interruptions: { policy: { asgTerminate: { heartbeatIntervalSeconds: 60 } } } },
+      /interruptions\.policy\.asgTerminate\.heartbeatIntervalSeconds: must be at most half the lifecycle hook's heartbeat timeout \(100 s\).*\(got 60\)/,
+    ],
+    [{ interruptions: { lambda: { reservedConcurrency: 1 } } }, /interruptions\.lambda\.reservedConcurrency: Too small/],
   ])("rejects %j naming the field", (override, message) => {
     expect(() => configFor("dev", override)).toThrowError(ConfigError);
     expect(() => configFor("dev", override)).toThrowError(message);

@@ -38,8 +38,11 @@ export function allows(identity: Identity, request: AccessRequest): boolean {
     (rule) =>
       matchesList(rule.verbs, request.verb) &&
       matchesList(rule.apiGroups ?? [""], request.group) &&
-      (rule.resources.includes("*") || rule.resources.includes(resource) || (request.subresource !== undefined && rule.resources.includes(`${request.resource}/*`))) &&
-      (rule.namespaces === undefined || request.namespace === undefined || rule.namespaces.includes(request.namespace)) &&
+      (rule.resources.includes("*") ||
+        rule.resources.includes(resource) ||
+        (request.subresource !== undefined && (rule.resources.includes(`${request.resource}/*`) || rule.resources.includes(`*/${request.subresource}`)))) &&
+      // a rule held to namespaces (a RoleBinding) never covers a cluster-wide request
+      (rule.namespaces === undefined || (request.namespace !== undefined && rule.namespaces.includes(request.namespace))) &&
       (rule.resourceNames === undefined || (request.name !== undefined && rule.resourceNames.includes(request.name))),
   );
 }

@@ -53,6 +53,14 @@ describe("authorization", () => {
     expect(listSecrets.body.message).toBe('poddisruptionbudgets.policy is forbidden: User "spot-manager" cannot list resource "poddisruptionbudgets" in API group "policy" at the cluster scope');
   });
 
+  it("a rule held to a namespace never covers a cluster-wide request, as with a RoleBinding", async () => {
+    const { as } = await startHarness({ seed: "demo", identities: { shop: { user: "shop-operator", rules: [{ verbs: ["list"], resources: ["pods"], namespaces: ["shop"] }] } } });
+    const inShop = await as("shop").core.listNamespacedPod({ namespace: "shop" });
+    const everywhere = await failure(as("shop").core.listPodForAllNamespaces());
+    expect(inShop.items.length).toBeGreaterThan(0);
+    expect(everywhere.code).toBe(403);
+  });
+
   it("authorizes pods/eviction separately from pods", async () => {
     const { as, core } = await startHarness({
       seed: "demo",

@@ -191,8 +191,10 @@ export class KubeGateway {
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
     this.requests += 1;
+    // never wait on one answer past the caller's deadline (but give it a second at least)
+    const timeoutMs = request.deadline !== undefined ? Math.max(1_000, Math.min(this.opts.requestTimeoutMs, request.deadline - started)) : this.opts.requestTimeoutMs;
     try {
-      const { status, text, retryAfter } = await this.exchange(url, request.method, headers, payload);
+      const { status, text, retryAfter } = await this.exchange(url, request.method, headers, payload, timeoutMs);
       this.opts.onRequest?.({ method: request.method, path: url.pathname, status, ms: this.opts.now() - started, attempt });
       const json = parseJson(text);
       const error = status >= 300 ? (json as KubeStatus | undefined) : undefined;
@@ -212,10 +214,10 @@ export class KubeGateway {
     }
   }
 
-  private exchange(url: URL, method: Method, headers: Record<string, string>, payload: string | undefined): Promise<{ status: number; text: string; retryAfter?: number }> {
+  private exchange(url: URL, method: Method, headers: Record<string, string>, payload: string | undefined, timeoutMs: number): Promise<{ status: number; text: string; retryAfter?: number }> {
     const send = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, agent: this.agent, timeout: this.opts.requestTimeoutMs }, (res: IncomingMessage) => {
+      const req = send(url, { method, headers, agent: this.agent, timeout: timeoutMs }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("error", reject);
@@ -225,7 +227,7 @@ export class KubeGateway {
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), ...(retryAfter !== undefined ? { retryAfter } : {}) });
         });
       });
-      req.on("timeout", () => req.destroy(new Error(`request timed out after ${this.opts.requestTimeoutMs} ms`)));
+      req.on("timeout", () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
       req.on("error", reject);
       req.end(payload);
     });

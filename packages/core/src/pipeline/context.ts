@@ -30,7 +30,8 @@ export interface Invocation {
   deadline: number;
 }
 
-export type ActionOutcome = "done" | "skipped" | "scheduled" | "unfinished" | "dry-run";
+/** `continuing`: the drain outlived this invocation and goes on in a follow-up message. */
+export type ActionOutcome = "done" | "skipped" | "scheduled" | "continuing" | "dry-run";
 
 /** What was done for one instance of one event, for logs, notifications and the simulation report. */
 export interface ActionReport {

@@ -5,9 +5,9 @@
  */
 import { ANNOTATIONS, EVENT_REASONS, METRICS, OUT_OF_SERVICE_TAINT, type TaintEffect, type TaintPurpose } from "../constants";
 import { drainNode, type DrainReport } from "../drain/drain";
-import { NodeNotFoundError, SkipError, UnfinishedWorkError } from "../errors";
+import { NodeNotFoundError, SkipError, UnknownInstanceError } from "../errors";
 import type { FollowUp, FollowUpAction, InterruptionEvent } from "../events/types";
-import { KeyedMutex } from "../concurrency";
+import { KeyedMutex, mapWithLimit } from "../concurrency";
 import { changeNode, hasTaint, type NodeChange, type NodeChangeResult } from "../kube/node-state";
 import type { Node } from "../kube/types";
 import type { Log } from "../observability";
@@ -38,6 +38,11 @@ function capacityGroupOf(target: Target): string | undefined {
   return target.instance.tags["eks:nodegroup-name"] ?? target.instance.autoScalingGroup;
 }
 
+/** Unwinds an action whose drain goes on in a follow-up; the record itself is done. */
+class DrainContinues extends Error {
+  override readonly name = "DrainContinues";
+}
+
 /** Runs one action with its own report, log context and accounting. */
 class Action {
   readonly report: ActionReport;
@@ -49,6 +54,9 @@ class Action {
     readonly event: InterruptionEvent,
     readonly invocation: Invocation,
     kind: string,
+    /** A drain picked up again after an earlier invocation ran out of time: no second start. */
+    readonly continuation = false,
+    readonly attempt = 0,
   ) {
     this.requestsAtStart = deps.kube.gateway.requests;
     this.report = {
@@ -114,7 +122,11 @@ export class InterruptionPipeline {
     metrics.add(METRICS.eventsReceived, "Count", 1, { kind: event.kind });
     const action = new Action(this.deps, event, invocation, event.kind);
     action.log.info("event received", { time: event.time.toISOString(), deadline: event.deadline?.toISOString() });
-    switch (event.kind) {
+    return this.continuing(action, () => this.byKind(action));
+  }
+
+  private byKind(action: Action): Promise<ActionReport> {
+    switch (action.event.kind) {
       case "spot-interruption":
         return this.spotInterruption(action);
       case "rebalance-recommendation":
@@ -126,13 +138,23 @@ export class InterruptionPipeline {
       case "state-change":
         return this.stateChange(action);
       case "scheduled-change":
-        return this.scheduledChange(action);
+        return action.continuation ? this.maintenanceDrain(action) : this.scheduledChange(action);
+    }
+  }
+
+  /** Runs an action; a drain handed to a follow-up ends it as `continuing`. */
+  private async continuing(action: Action, run: () => Promise<ActionReport>): Promise<ActionReport> {
+    try {
+      return await run();
+    } catch (error) {
+      if (error instanceof DrainContinues) return action.finish("continuing", error.message);
+      throw error;
     }
   }
 
   /** Acts on a follow-up the pipeline scheduled earlier. */
   async handleFollowUp(followUp: FollowUp, invocation: Invocation): Promise<ActionReport> {
-    const action = new Action(this.deps, followUp.event, invocation, `follow-up:${followUp.action}`);
+    const action = new Action(this.deps, followUp.event, invocation, `follow-up:${followUp.action}`, followUp.action === "continue-drain", followUp.attempt);
     if (followUp.due.getTime() > this.deps.now() + 1_000) {
       // arrived early (a hop of a long wait): put it back until due
       await this.scheduleFollowUp(action, followUp.action, followUp.due, followUp.attempt);
@@ -142,9 +164,11 @@ export class InterruptionPipeline {
       case "remove-rebalance-taint":
         return this.removeRebalanceTaint(action);
       case "drain-for-maintenance":
-        return this.maintenanceDrain(action);
+        return this.continuing(action, () => this.maintenanceDrain(action));
       case "check-launch-ready":
         return this.asgLaunch(action, followUp.attempt);
+      case "continue-drain":
+        return this.continuing(action, () => this.byKind(action));
     }
   }
 
@@ -192,7 +216,7 @@ export class InterruptionPipeline {
   }
 
   private async notify(action: Action, phase: "start" | "end", extra: Record<string, unknown> = {}): Promise<void> {
-    if (this.dryRun) return;
+    if (this.dryRun || (phase === "start" && action.continuation)) return;
     await this.deps.notifier.publish({
       phase,
       cluster: this.deps.clusterName,
@@ -252,12 +276,11 @@ export class InterruptionPipeline {
       apiRequests: report.apiRequests,
     });
     if (deps.policy.podEvents) {
-      for (const pod of report.evicted) {
-        await deps.recorder.onPod(pod, EVENT_REASONS.evicted, `Evicted by spot-manager: ${action.event.kind} of ${action.event.instanceId} (node ${name}, event ${action.event.eventId})`);
-      }
-      for (const pod of report.forceDeleted) {
-        await deps.recorder.onPod(pod, EVENT_REASONS.forceDeleted, `Deleted with grace 0 at the ${action.event.kind} deadline of node ${name}`, "Warning");
-      }
+      const notes = [
+        ...report.evicted.map((pod) => () => deps.recorder.onPod(pod, EVENT_REASONS.evicted, `Evicted by spot-manager: ${action.event.kind} of ${action.event.instanceId} (node ${name}, event ${action.event.eventId})`)),
+        ...report.forceDeleted.map((pod) => () => deps.recorder.onPod(pod, EVENT_REASONS.forceDeleted, `Deleted with grace 0 at the ${action.event.kind} deadline of node ${name}`, "Warning")),
+      ];
+      await mapWithLimit(notes, 16, (write) => write());
     }
     if (report.complete) {
       deps.metrics.add(METRICS.secondsLeftAtFinish, "Seconds", secondsLeft, dims);
@@ -266,7 +289,9 @@ export class InterruptionPipeline {
     }
     if (limitedByLambda && deps.now() < plan.until) {
       await this.nodeEvent(action, node, EVENT_REASONS.drainIncomplete, `Drain of ${name} continues: ${report.remaining.length} pods still to move, ${report.blockedByPdb} evictions refused by PodDisruptionBudgets`, "Warning");
-      throw new UnfinishedWorkError(`drain of ${name} unfinished at the function's time limit (${report.remaining.length} pods left); continuing on redelivery`, 0);
+      // a fresh message, not a redelivery: a long drain must not use up the queue's receive count
+      await this.scheduleFollowUp(action, "continue-drain", new Date(deps.now()), action.attempt + 1);
+      throw new DrainContinues(`drain of ${name} unfinished at the function's time limit (${report.remaining.length} pods left); it continues in a follow-up`);
     }
     deps.metrics.add(METRICS.deadlineMisses, "Count", 1, dims);
     // and once without the kind: what the alarm watches (alarms cannot search over dimensions)
@@ -310,11 +335,13 @@ export class InterruptionPipeline {
     const policy = this.deps.policy.spotInterruption;
     this.enabled(action, policy.enabled);
     const target = await this.resolve(action);
-    const group = capacityGroupOf(target);
-    if (group) this.deps.metrics.add(METRICS.spotInterruptions, "Count", 1, { group });
     let node = this.requireNode(action, target);
     const eventDeadline = (action.event.deadline ?? action.event.time).getTime();
+    const seenBefore = hasTaint(node, taintKey(this.deps.policy.taintStyle, "spotInterruption"), taintValue(action.event.eventId));
     node = await this.protect(action, node, { purpose: "spotInterruption", taint: policy.taint, effect: policy.taintEffect, cordon: policy.cordon });
+    // the capacity manager acts on this count: once per interruption, never for a redelivery, a continuation or a dry run
+    const group = capacityGroupOf(target);
+    if (group && !this.dryRun && !action.continuation && !seenBefore) this.deps.metrics.add(METRICS.spotInterruptions, "Count", 1, { group });
     await this.nodeEvent(action, node, EVENT_REASONS.spotInterruption, `Spot interruption warning (${action.event.spotAction ?? "terminate"}) for ${action.event.instanceId}; capacity is reclaimed at ${iso(eventDeadline)}`, "Warning");
     await this.notify(action, "start");
     const report = policy.drain
@@ -356,7 +383,9 @@ export class InterruptionPipeline {
     const value = taintValue(action.event.eventId);
     if (!hasTaint(node, key, value)) return action.finish("skipped", "the taint of this recommendation is no longer there");
     action.step(`remove taint ${key}=${value}`);
-    const weCordoned = node.metadata?.annotations?.[ANNOTATIONS.action] === `rebalance-recommendation/${value}`;
+    // uncordon only what this recommendation cordoned, and only while nothing else needs the cordon
+    const otherPurposes = (["spotInterruption", "asgTermination", "scheduledMaintenance", "instanceStopping"] as const).map((p) => taintKey(policy.taintStyle, p));
+    const weCordoned = node.metadata?.annotations?.[ANNOTATIONS.action] === `rebalance-recommendation/${value}` && !otherPurposes.some((k) => hasTaint(node, k));
     if (weCordoned) action.step("uncordon");
     if (!this.dryRun) {
       const result = await this.changeNodeSerialized(node, {
@@ -409,6 +438,10 @@ export class InterruptionPipeline {
     }, interval);
     try {
       return await work();
+    } catch (error) {
+      // the drain goes on in a follow-up: give the hook a fresh timeout for the hand-over
+      if (error instanceof DrainContinues) await this.deps.lifecycle.heartbeat(lifecycle, action.event.instanceId).catch(() => undefined);
+      throw error;
     } finally {
       clearInterval(timer);
     }
@@ -419,19 +452,23 @@ export class InterruptionPipeline {
     this.enabled(action, policy.enabled);
     const lifecycle = action.event.lifecycle;
     if (!lifecycle) throw new SkipError("malformed-event", "lifecycle action without hook details");
-    const target = await this.resolve(action);
-    const ready = (target.node?.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+    // right after launch EC2 may not describe the instance yet: that is "not registered", not unknown
+    const target = await this.resolve(action).catch((error: unknown) => {
+      if (error instanceof UnknownInstanceError) return undefined;
+      throw error;
+    });
+    const ready = (target?.node?.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
     const timedOut = this.deps.now() >= action.event.time.getTime() + policy.readyTimeoutSeconds * 1000;
     if (!ready && !timedOut) {
       await this.scheduleFollowUp(action, "check-launch-ready", new Date(this.deps.now() + policy.checkIntervalSeconds * 1000), attempt + 1);
-      return action.finish("scheduled", target.node ? "node not Ready yet" : "node not registered yet");
+      return action.finish("scheduled", target?.node ? "node not Ready yet" : "node not registered yet");
     }
     const result = ready ? "CONTINUE" : policy.onTimeout;
     action.step(`complete lifecycle action ${result}${ready ? " (node Ready)" : ` (not Ready after ${policy.readyTimeoutSeconds} s)`}`);
     if (!this.dryRun) {
       await this.deps.lifecycle.complete(lifecycle, action.event.instanceId, result);
       this.deps.metrics.add(METRICS.lifecycleActionsCompleted, "Count", 1, { kind: action.event.kind, result });
-      if (target.node) await this.nodeEvent(action, target.node, EVENT_REASONS.asgLaunch, `Launch lifecycle action of ${lifecycle.asgName} completed: ${result}`);
+      if (target?.node) await this.nodeEvent(action, target.node, EVENT_REASONS.asgLaunch, `Launch lifecycle action of ${lifecycle.asgName} completed: ${result}`);
     }
     return action.finish("done");
   }

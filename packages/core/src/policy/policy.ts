@@ -39,7 +39,7 @@ export const policySchema = z.object({
   /** Kubernetes Events on evicted pods (node events are always written). */
   podEvents: z.boolean().default(true),
   /** Time kept back from the Lambda's limit to report and hand unfinished work back. */
-  lambdaReserveSeconds: z.number().int().min(1).max(120).default(10),
+  lambdaReserveSeconds: z.number().int().min(1).max(120).default(20),
   spotInterruption: z
     .object({ ...steps("NoSchedule", true, true), safetyMarginSeconds: z.number().int().min(0).max(110).default(10), drainPolicy: drainDefaults("leave") })
     .prefault({}),
@@ -54,7 +54,8 @@ export const policySchema = z.object({
   asgTerminate: z
     .object({
       ...steps("NoSchedule", true, true),
-      heartbeatIntervalSeconds: z.number().int().min(30).max(7200).default(300),
+      /** Keep it well below the hook's heartbeat timeout (at most half of it). */
+      heartbeatIntervalSeconds: z.number().int().min(10).max(3600).default(60),
       /** How long the drain may take before the lifecycle action is completed anyway. */
       maxDrainSeconds: z.number().int().min(10).max(48 * 3600).default(900),
       result: z.enum(["CONTINUE", "ABANDON"]).default("CONTINUE"),
