@@ -73,11 +73,6 @@ export class RetryError extends Error {
   }
 }
 
-/** The drain ran out of the Lambda's time before the event's deadline: continue on redelivery. */
-export class UnfinishedWorkError extends RetryError {
-  override readonly name = "UnfinishedWorkError";
-}
-
 /** A Kubernetes API call failed with an answer that retrying at once will not change. */
 export class KubeApiError extends Error {
   override readonly name = "KubeApiError";
