@@ -4,6 +4,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, RetryError } from "../src/errors";
 import { ClusterEndpointCache, ClusterNotFoundError, ClusterNotReadyError } from "../src/eks";
+import { manualClock } from "./manual-clock";
 
 const eks = mockClient(EKSClient);
 const CA_PEM = "-----BEGIN CERTIFICATE-----\nMIIC/jCCAeagAwIBAgIBADANBgkqhkiG9w0BAQsFADAVMRMwEQYDVQQDEwprdWJl\n-----END CERTIFICATE-----\n";
@@ -22,16 +23,6 @@ function activeCluster(overrides: Partial<Cluster> = {}): Cluster {
   };
 }
 
-/** A clock the test moves by hand. */
-function manualClock(start: Date) {
-  let current = start.getTime();
-  return {
-    now: () => new Date(current),
-    advance: (seconds: number) => {
-      current += seconds * 1000;
-    },
-  };
-}
 
 function notFound(): ResourceNotFoundException {
   return new ResourceNotFoundException({ message: "No cluster found for name: demo.", $metadata: { httpStatusCode: 404 } });

@@ -3,6 +3,7 @@ import type { AwsCredentialIdentity } from "@smithy/types";
 import { describe, expect, it, vi } from "vitest";
 import { ConfigError } from "../src/errors";
 import { createEksToken, EksTokenProvider } from "../src/eks";
+import { manualClock } from "./manual-clock";
 
 const ACCESS_KEY_ID = "AKIAIOSFODNN7EXAMPLE";
 const SECRET_ACCESS_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
@@ -22,16 +23,6 @@ function params(url: URL): Record<string, string> {
   return Object.fromEntries(url.searchParams.entries());
 }
 
-/** A clock the test moves by hand. */
-function manualClock(start: Date) {
-  let current = start.getTime();
-  return {
-    now: () => new Date(current),
-    advance: (seconds: number) => {
-      current += seconds * 1000;
-    },
-  };
-}
 
 describe("createEksToken", () => {
   it("encodes a presigned STS GetCallerIdentity URL as unpadded base64url behind the k8s-aws-v1. prefix", async () => {
