@@ -105,8 +105,10 @@ export class KubeApi {
         return { result: "gone" };
       case "conflict":
         // a failed uid precondition means the pod of that name is a new one: ours is gone;
-        // any other conflict (the pod changed under the check) is worth another try
-        if (/UID in precondition/.test(response.error?.message ?? "")) return { result: "gone" };
+        // any other conflict (the pod changed under the check) is worth another try. kube-apiserver
+        // words it "the UID in the precondition (…) does not match the UID in record (…)" (rest.BeforeDelete,
+        // the eviction's own check) or "Precondition failed: UID in precondition: …" (storage)
+        if (/UID in (the )?precondition/.test(response.error?.message ?? "")) return { result: "gone" };
         return { result: "failed", status: 409, message: response.error?.message ?? "conflict", retryable: true };
       case "disruption-budget":
         return {
