@@ -51,7 +51,13 @@ describe("rebalance recommendation", () => {
     world.advance(4 * 60_000);
     const late = (await world.invoke(followUp)) as Direct;
     expect(late.reports[0]).toMatchObject({ outcome: "skipped", reason: "an interruption followed the recommendation" });
-    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).taints.map((t) => t.key)).toEqual(["spot-manager/lifecycle", "spot-manager/rebalance", "spot-manager/spot-itn"]);
+    // the node lifecycle controller adds its unschedulable taint to the cordoned node, as on a cluster
+    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).taints.map((t) => t.key).sort()).toEqual([
+      "node.kubernetes.io/unschedulable",
+      "spot-manager/lifecycle",
+      "spot-manager/rebalance",
+      "spot-manager/spot-itn",
+    ]);
   });
 });
 
@@ -68,7 +74,7 @@ describe("rebalance recommendation with cordon", () => {
     const node = nodeView(world.kube, DEMO_INTERRUPTED_NODE);
     expect(result.reports[0]?.steps).toEqual(["remove taint spot-manager/rebalance=8c1e6a0f-52b7-4d3a-a9e4-6b0f3d2c7e15"]);
     expect(node.unschedulable).toBe(true);
-    expect(node.taints.map((t) => t.key)).toEqual(["spot-manager/lifecycle", "spot-manager/scheduled-maintenance"]);
+    expect(node.taints.map((t) => t.key).sort()).toEqual(["node.kubernetes.io/unschedulable", "spot-manager/lifecycle", "spot-manager/scheduled-maintenance"]);
   });
 
   it("uncordons what it cordoned when nothing else holds the node", async () => {

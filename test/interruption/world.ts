@@ -37,6 +37,8 @@ export interface WorldOptions {
   scheduler?: boolean;
   /** Reach the cluster as in AWS: DescribeCluster for the endpoint, an IAM token from STS presigning. */
   viaEks?: boolean;
+  /** The bearer token the handler presents (default: kube-local's admin token). */
+  kubeToken?: string;
 }
 
 let messageNumber = 0;
@@ -62,7 +64,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
     clients: aws.clients,
     log: recorder,
     metrics: recorder,
-    ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => kube.token } }),
+    ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => options.kubeToken ?? kube.token } }),
     now,
   });
   const handler = createInterruptionHandler(async () => runtime);

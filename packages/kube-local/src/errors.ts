@@ -134,6 +134,8 @@ export const apiErrors = {
       }),
       retryAfterSeconds > 0 ? { "Retry-After": String(retryAfterSeconds) } : {},
     ),
+  /** An error that is not a Status inside kube-apiserver: answered with the code and message alone (reason Unknown). */
+  unknown: (code: number, message: string) => new ApiError(statusBody(code, "", message)),
   internal: (message: string) =>
     new ApiError(
       statusBody(500, "InternalError", `Internal error occurred: ${message}`, { causes: [{ message }] }),

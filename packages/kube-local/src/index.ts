@@ -2,6 +2,10 @@ export { startKubeLocal, KubeLocal, type KubeLocalOptions, type Kubeconfig } fro
 export type { Identity, AccessRule, TokenReviewer } from "./auth";
 export type { FaultRule, FaultEffect, FaultMatch } from "./faults";
 export type { SimulationOptions } from "./sim/simulation";
+export type { ControllerManagerOptions } from "./control/controller-manager";
+export type { DisruptionControllerOptions } from "./control/disruption-controller";
+export type { NodeLifecycleOptions } from "./control/node-lifecycle-controller";
+export { FlowControl, FLOW_CONTROL_REJECTION, type FlowControlOptions } from "./flow-control";
 export type { RequestRecord, RequestStats } from "./server";
 export type { KubeObject, Wire } from "./wire";
 export {

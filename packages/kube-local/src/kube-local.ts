@@ -3,7 +3,9 @@ import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import { Authenticator, type Identity, type TokenReviewer } from "./auth";
+import { ControllerManager, type ControllerManagerOptions } from "./control/controller-manager";
 import { FaultInjector } from "./faults";
+import { FlowControl, type FlowControlOptions } from "./flow-control";
 import type { ClusterSeed } from "./fixtures";
 import { demoCluster } from "./fixtures";
 import { Registry } from "./registry";
@@ -27,8 +29,16 @@ export interface KubeLocalOptions {
   tokenReviewer?: TokenReviewer;
   /** Added to every request before it is handled. */
   latencyMs?: number;
-  /** Simulated kubelet and controllers; `false` turns them all off. */
+  /** Simulated kubelet, scheduler and workload controllers; `false` turns them all off. */
   simulation?: SimulationOptions | false;
+  /**
+   * The control-plane controllers a drain depends on (the disruption controller that writes
+   * PodDisruptionBudget status, the node lifecycle controller's taints). They run whether or not
+   * the simulation does; turn each off with `false`.
+   */
+  controllers?: ControllerManagerOptions;
+  /** An API Priority and Fairness-style limit on requests in flight; off unless given. */
+  flowControl?: FlowControlOptions;
   seed?: ClusterSeed | "demo";
   /** How many changes watches can resume from. */
   historyLimit?: number;
@@ -52,7 +62,10 @@ export class KubeLocal {
   readonly faults = new FaultInjector();
   readonly stats = new RequestStats();
   readonly auth: Authenticator;
+  readonly controllers: ControllerManager;
   latencyMs: number;
+  /** The in-flight limit now in force (undefined: none); replace it with `limitRequests`. */
+  flowControl: FlowControl | undefined;
   url = "";
   private readonly server: Server;
   private readonly simulation: Simulation | undefined;
@@ -71,7 +84,12 @@ export class KubeLocal {
     this.auth.add(token, { user: "kube-local-admin", groups: ["system:masters"] });
     for (const [t, identity] of Object.entries(options.identities ?? {})) this.auth.add(t, identity);
     this.simulation = options.simulation === false ? undefined : new Simulation(this.registry, options.simulation);
-    this.server = createApiServer({ registry: this.registry, auth: this.auth, faults: this.faults, stats: this.stats, latencyMs: () => this.latencyMs }, tls);
+    this.controllers = new ControllerManager(this.registry, options.controllers);
+    this.flowControl = options.flowControl ? new FlowControl(options.flowControl) : undefined;
+    this.server = createApiServer(
+      { registry: this.registry, auth: this.auth, faults: this.faults, stats: this.stats, latencyMs: () => this.latencyMs, flowControl: () => this.flowControl },
+      tls,
+    );
   }
 
   /** The time factor of the simulated kubelet (1 when the simulation is off). */
@@ -85,18 +103,27 @@ export class KubeLocal {
       this.server.listen(this.options.port ?? 0, this.options.host ?? "127.0.0.1", () => resolve());
     });
     this.url = listeningUrl(this.server, this.caPem !== undefined);
+    this.controllers.start();
     this.simulation?.start();
   }
 
+  /** Puts an in-flight limit in force (or lifts it with undefined), as a control plane under load would. */
+  limitRequests(options: FlowControlOptions | undefined): FlowControl | undefined {
+    this.flowControl = options ? new FlowControl(options) : undefined;
+    return this.flowControl;
+  }
+
   async stop(): Promise<void> {
+    this.controllers.stop();
     this.simulation?.stop();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Resolves when the simulated controllers are quiet and no pod is still starting. */
+  /** Resolves when the simulated controllers are quiet, no pod is still starting and every queued controller sync has run. */
   async idle(): Promise<void> {
     await this.simulation?.idle();
+    await this.controllers.idle();
   }
 
   /**

@@ -10,7 +10,6 @@ import { apiErrors, ApiError, type StatusCause } from "./errors";
 import { eventFromEventsV1, eventToEventsV1, validateEventsV1 } from "./event-versions";
 import { timestamp } from "./objects";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PATCH_SCHEMAS, PatchError, type Json } from "./patch";
-import { computePdbStatus, type Pdb } from "./pdb";
 import { apiVersionOf, fieldValue, type ResourceType, RESOURCES } from "./resources";
 import {
   matchesFieldRequirements,
@@ -69,13 +68,10 @@ export class Registry {
 
   /** The stored shape of an object as the given API version presents it. */
   toExternal(resource: ResourceType, stored: KubeObject): KubeObject {
-    let out: KubeObject =
+    const out: KubeObject =
       resource.group === "events.k8s.io" ? eventToEventsV1(stored) : { apiVersion: apiVersionOf(resource), kind: resource.kind, ...stored };
     out.apiVersion = apiVersionOf(resource);
     out.kind = resource.kind;
-    if (resource.plural === "poddisruptionbudgets") {
-      out = { ...out, status: computePdbStatus(this.store, stored as Pdb, this.now()) };
-    }
     return out;
   }
 
@@ -160,7 +156,7 @@ export class Registry {
     if (this.store.peek(resource.storage, meta.namespace, name)) throw apiErrors.alreadyExists(resource.plural, resource.group, name);
 
     strategy.prepareForCreate(obj);
-    this.rejectInvalid(resource, obj, strategy.validate(obj));
+    this.rejectInvalid(resource, obj, [...strategy.validate(obj), ...v.annotationsSize("metadata.annotations", meta.annotations)]);
     meta.uid = randomUUID();
     meta.creationTimestamp = timestamp(this.now());
     delete meta.deletionTimestamp;
@@ -168,6 +164,7 @@ export class Registry {
     if (strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
     if (options.dryRun) return this.toExternal(resource, obj);
+    checkStorable(obj);
     return this.toExternal(resource, this.store.put(resource.storage, obj));
   }
 
@@ -254,7 +251,7 @@ export class Registry {
       const added = (meta.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
       if (added.length > 0) this.rejectInvalid(resource, next, [v.forbidden("metadata.finalizers", `no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`)]);
     }
-    if (options.subresource !== "status") this.rejectInvalid(resource, next, strategy.validateUpdate(next, old));
+    if (options.subresource !== "status") this.rejectInvalid(resource, next, [...strategy.validateUpdate(next, old), ...v.annotationsSize("metadata.annotations", meta.annotations)]);
     if (strategy.tracksGeneration && !isDeepStrictEqual(specOf(next), specOf(old))) meta.generation = (old.metadata.generation ?? 1) + 1;
 
     if (isDeepStrictEqual(next, old)) return old;
@@ -262,51 +259,52 @@ export class Registry {
     if (old.metadata.deletionTimestamp && (meta.finalizers ?? []).length === 0 && (meta.deletionGracePeriodSeconds ?? 0) === 0) {
       return this.store.remove(resource.storage, meta.namespace, name) ?? next;
     }
+    checkStorable(next);
     return this.store.put(resource.storage, next);
   }
 
-  /** DELETE with kube-apiserver's preconditions, graceful deletion and finalizers. */
+  /**
+   * DELETE as the generic registry's Delete and rest.BeforeDelete do it: options validated,
+   * preconditions checked, graceful deletion started, and an ongoing one only ever shortened when
+   * a shorter grace period is asked for (never restarted, never lengthened). A dry run checks
+   * everything and changes nothing.
+   */
   delete(resource: ResourceType, namespace: string | undefined, name: string, options: DeleteOptions = {}): DeleteResult {
+    const causes = validateDeleteOptions(options);
+    if (causes.length > 0) throw apiErrors.invalid("DeleteOptions", "meta.k8s.io", "", causes);
     const stored = this.getStored(resource, namespace, name);
-    const meta = stored.metadata;
-    const pre = options.preconditions;
-    if (pre?.uid && pre.uid !== meta.uid) {
-      throw apiErrors.conflict(resource.plural, resource.group, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${meta.uid}`);
-    }
-    if (pre?.resourceVersion && pre.resourceVersion !== meta.resourceVersion) {
-      throw apiErrors.conflict(
-        resource.plural,
-        resource.group,
-        name,
-        `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${meta.resourceVersion}`,
-      );
-    }
-    if (options.gracePeriodSeconds !== undefined && (!Number.isInteger(options.gracePeriodSeconds) || options.gracePeriodSeconds < 0)) {
+    checkPreconditions(resource, stored, options.preconditions);
+    if (options.gracePeriodSeconds !== undefined && options.gracePeriodSeconds < 0) {
       // kube-apiserver treats a negative grace period as 1 second
-      options = { ...options, gracePeriodSeconds: options.gracePeriodSeconds < 0 ? 1 : Math.floor(options.gracePeriodSeconds) };
+      options = { ...options, gracePeriodSeconds: 1 };
     }
-    const strategy = strategyFor(resource.storage);
-    const grace = strategy.gracePeriod(stored, options);
+    const dryRun = (options.dryRun ?? []).length > 0;
+    const meta = stored.metadata;
     const finalizers = [...(meta.finalizers ?? [])];
     if (resource.plural === "namespaces") finalizers.push("kubernetes");
+    const next = clone(stored);
 
-    if (options.dryRun?.includes("All")) return { object: this.toExternal(resource, stored), removed: false };
+    if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) > 0) {
+      const current = meta.deletionGracePeriodSeconds ?? 0;
+      const asked = options.gracePeriodSeconds;
+      // graceful deletion is pending: only a shorter grace period changes it, counted from when it began
+      if (asked === undefined || asked >= current) return { object: this.toExternal(resource, stored), removed: false };
+      const began = Date.parse(meta.deletionTimestamp) - current * 1000;
+      next.metadata.deletionTimestamp = timestamp(new Date(began + asked * 1000));
+      next.metadata.deletionGracePeriodSeconds = asked;
+    } else if (!meta.deletionTimestamp) {
+      const grace = strategyFor(resource.storage).gracePeriod(stored, options);
+      if (grace > 0 || finalizers.length > 0) {
+        next.metadata.deletionTimestamp = timestamp(new Date(this.now().getTime() + grace * 1000));
+        next.metadata.deletionGracePeriodSeconds = grace;
+      }
+    }
+    const immediate = (next.metadata.deletionGracePeriodSeconds ?? 0) === 0 && finalizers.length === 0;
+    if (dryRun) return { object: this.toExternal(resource, immediate ? stored : next), removed: false };
     if (options.propagationPolicy === "Orphan") this.orphanDependents(stored);
-
-    if (grace === 0 && finalizers.length === 0) {
+    if (immediate) {
       const removed = this.store.remove(resource.storage, meta.namespace, name) ?? stored;
       return { object: this.toExternal(resource, removed), removed: true };
-    }
-    const next = clone(stored);
-    const now = this.now();
-    const deadline = timestamp(new Date(now.getTime() + grace * 1000));
-    if (!next.metadata.deletionTimestamp) {
-      next.metadata.deletionTimestamp = deadline;
-      next.metadata.deletionGracePeriodSeconds = grace;
-    } else if (grace < (next.metadata.deletionGracePeriodSeconds ?? 0)) {
-      // a shorter grace period may cut an ongoing graceful deletion short, never a longer one
-      next.metadata.deletionTimestamp = deadline;
-      next.metadata.deletionGracePeriodSeconds = grace;
     }
     if (resource.plural === "namespaces") next["status"] = { ...(isRecord(next["status"]) ? next["status"] : {}), phase: "Terminating" };
     if (isDeepStrictEqual(next, stored)) return { object: this.toExternal(resource, stored), removed: false };
@@ -404,6 +402,44 @@ export class Registry {
 
   private rejectInvalid(resource: ResourceType, obj: KubeObject, causes: StatusCause[]): void {
     if (causes.length > 0) throw apiErrors.invalid(resource.kind, resource.group, obj.metadata?.name ?? "", causes);
+  }
+}
+
+/** etcd's default request limit (--max-request-bytes, 1.5 MiB); kube-apiserver passes etcd's refusal on as a 500. */
+export const MAX_STORED_OBJECT_BYTES = 1.5 * 1024 * 1024;
+
+function checkStorable(obj: KubeObject): void {
+  if (Buffer.byteLength(JSON.stringify(obj)) > MAX_STORED_OBJECT_BYTES) throw apiErrors.unknown(500, "etcdserver: request is too large");
+}
+
+/** metav1 validation.ValidateDeleteOptions. */
+export function validateDeleteOptions(options: DeleteOptions): StatusCause[] {
+  const causes: StatusCause[] = [];
+  if (options.orphanDependents !== undefined && options.propagationPolicy !== undefined) {
+    causes.push(v.invalid("propagationPolicy", options.propagationPolicy, "orphanDependents and deletionPropagation cannot be both set"));
+  }
+  const policy = options.propagationPolicy;
+  if (policy !== undefined && policy !== "Foreground" && policy !== "Background" && policy !== "Orphan") {
+    causes.push(v.notSupported("propagationPolicy", policy, ["Foreground", "Background", "Orphan", "nil"]));
+  }
+  causes.push(...v.dryRun("dryRun", options.dryRun));
+  return causes;
+}
+
+/** The preconditions check of rest.BeforeDelete, in its words (the conflict names the kind). */
+export function checkPreconditions(resource: ResourceType, stored: KubeObject, pre: DeleteOptions["preconditions"]): void {
+  const meta = stored.metadata;
+  const name = meta.name ?? "";
+  if (pre?.uid !== undefined && pre.uid !== meta.uid) {
+    throw apiErrors.conflict(resource.kind, resource.group, name, `the UID in the precondition (${pre.uid}) does not match the UID in record (${meta.uid}). The object might have been deleted and then recreated`);
+  }
+  if (pre?.resourceVersion !== undefined && pre.resourceVersion !== meta.resourceVersion) {
+    throw apiErrors.conflict(
+      resource.kind,
+      resource.group,
+      name,
+      `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${meta.resourceVersion}). The object might have been modified`,
+    );
   }
 }
 

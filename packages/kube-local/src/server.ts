@@ -9,14 +9,17 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { allows, type Authenticator, forbiddenError } from "./auth";
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from "./discovery";
 import { ApiError, apiErrors, statusBody, successStatus, type Status } from "./errors";
+import { deleteOptionsFromJson, deleteOptionsFromQuery } from "./delete-options";
 import { evictPod } from "./eviction";
 import type { FaultInjector } from "./faults";
+import { FLOW_CONTROL_REJECTION, FLOW_SCHEMA_UID, FlowControl, PRIORITY_LEVEL_UID } from "./flow-control";
 import type { ListOptions, PatchType, Registry } from "./registry";
 import { apiVersionOf, type ResourceType, type Verb } from "./resources";
 import { routeOf, verbOf, type Route } from "./routes";
 import type { StoredChange } from "./store";
 import type { DeleteOptions } from "./strategies";
 import { toTable, type IncludeObject } from "./tables";
+import * as v from "./validation";
 import { isRecord, type KubeObject } from "./wire";
 
 export interface RequestRecord {
@@ -32,6 +35,8 @@ export interface RequestRecord {
 export class RequestStats {
   total = 0;
   readonly byRoute = new Map<string, number>();
+  /** Answers by HTTP status, over every request (the log keeps only the latest). */
+  readonly byStatus = new Map<number, number>();
   readonly log: RequestRecord[] = [];
   constructor(private readonly logLimit = 10_000) {}
 
@@ -39,6 +44,7 @@ export class RequestStats {
     this.total += 1;
     const key = `${entry.verb ?? entry.method} ${entry.resource ?? entry.path}`;
     this.byRoute.set(key, (this.byRoute.get(key) ?? 0) + 1);
+    this.byStatus.set(entry.status, (this.byStatus.get(entry.status) ?? 0) + 1);
     this.log.push(entry);
     if (this.log.length > this.logLimit) this.log.shift();
   }
@@ -50,6 +56,7 @@ export class RequestStats {
   reset(): void {
     this.total = 0;
     this.byRoute.clear();
+    this.byStatus.clear();
     this.log.length = 0;
   }
 }
@@ -60,9 +67,12 @@ export interface ServerDeps {
   faults: FaultInjector;
   stats: RequestStats;
   latencyMs: () => number;
+  /** The in-flight limit; undefined serves every request at once. */
+  flowControl?: () => FlowControl | undefined;
 }
 
-const MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** kube-apiserver's limit on a request body it decodes (MaxRequestBodyBytes). */
+export const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const PATCH_TYPES: Record<string, PatchType> = {
   "application/json-patch+json": "json",
   "application/merge-patch+json": "merge",
@@ -117,14 +127,34 @@ async function handle(
   route: Route,
   facts: { method: string; path: string; verb?: Verb | undefined; resource?: string | undefined; subresource?: string | undefined },
 ): Promise<void> {
-  const latency = deps.latencyMs();
-  if (latency > 0) await sleep(latency);
   if (route.kind === "public") {
+    const latency = deps.latencyMs();
+    if (latency > 0) await sleep(latency);
     if (route.document === "version") return sendJson(res, 200, versionInfo());
     res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end("ok");
     return;
   }
   const identity = deps.auth.authenticate(req.headers.authorization);
+  const flow = deps.flowControl?.();
+  if (flow && !flow.isExempt(identity.groups ?? [], facts.verb)) {
+    const release = await flow.acquire(FlowControl.kindOf(facts.verb));
+    if (!release) {
+      res.writeHead(429, {
+        "Content-Type": "text/plain; charset=utf-8",
+        "X-Content-Type-Options": "nosniff",
+        "Retry-After": "1",
+        "X-Kubernetes-Pf-Flowschema-Uid": FLOW_SCHEMA_UID,
+        "X-Kubernetes-Pf-Prioritylevel-Uid": PRIORITY_LEVEL_UID,
+      });
+      res.end(`${FLOW_CONTROL_REJECTION}\n`);
+      return;
+    }
+    res.once("close", release);
+    res.setHeader("X-Kubernetes-Pf-Flowschema-Uid", FLOW_SCHEMA_UID);
+    res.setHeader("X-Kubernetes-Pf-Prioritylevel-Uid", PRIORITY_LEVEL_UID);
+  }
+  const latency = deps.latencyMs();
+  if (latency > 0) await sleep(latency);
   for (const effect of deps.faults.take(facts)) {
     if (effect.kind === "latency") await sleep(effect.ms);
     else if (effect.kind === "drop") {
@@ -169,14 +199,21 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
   const { registry } = deps;
   const { resource, namespace, name, subresource } = route;
   const query = url.searchParams;
-  const dryRun = query.getAll("dryRun").includes("All");
+  const dryRunValues = query.getAll("dryRun");
+  // what dryRun may say is checked by the options kind of each verb (metav1 ValidateCreateOptions and friends)
+  const optionsKind = verb === "create" ? "CreateOptions" : verb === "update" ? "UpdateOptions" : verb === "patch" ? "PatchOptions" : undefined;
+  if (optionsKind) {
+    const causes = v.dryRun("dryRun", dryRunValues);
+    if (causes.length > 0) throw apiErrors.invalid(optionsKind, "meta.k8s.io", "", causes);
+  }
+  const dryRun = dryRunValues.length > 0;
   if (subresource !== undefined && !resource.subresources.some((s) => s.name === subresource)) throw apiErrors.noSuchRoute();
   if (resource.namespaced && name !== undefined && namespace === undefined) throw apiErrors.noSuchRoute();
   if (!resource.verbs.includes(verb) && !subresource) throw apiErrors.methodNotAllowed();
 
   if (subresource === "eviction") {
     if (verb !== "create") throw apiErrors.methodNotAllowed();
-    const status = evictPod(registry, namespace ?? "", name ?? "", await readJson(req, "Eviction"), dryRun);
+    const status = evictPod(registry, namespace ?? "", name ?? "", await readJson(req, "Eviction"), dryRunValues);
     return sendStatus(res, status);
   }
   const statusSub = subresource === "status" ? ("status" as const) : undefined;
@@ -206,7 +243,6 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     }
     case "delete": {
       const options = await deleteOptionsFrom(req, query);
-      if (dryRun) options.dryRun = ["All"];
       const result = registry.delete(resource, namespace, name ?? "", options);
       const strategyReturnsObject = resource.plural === "pods" || resource.plural === "namespaces";
       // graceful deletions answer 200 with the object, as kube-apiserver does for compatibility
@@ -216,7 +252,6 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     }
     case "deletecollection": {
       const options = await deleteOptionsFrom(req, query);
-      if (dryRun) options.dryRun = ["All"];
       const items = registry.deleteCollection(resource, namespace, listOptionsFrom(query), options);
       return sendJson(res, 200, { kind: `${resource.kind}List`, apiVersion: apiVersionOf(resource), metadata: { resourceVersion: String(registry.store.currentRevision()) }, items });
     }
@@ -235,33 +270,13 @@ function listOptionsFrom(query: URLSearchParams): ListOptions {
   };
 }
 
+/** DeleteOptions from the body when there is one, else from the query string, as kube-apiserver's delete handler reads them. */
 async function deleteOptionsFrom(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
   const text = await readBody(req);
-  const options: DeleteOptions = {};
-  if (text.trim() !== "") {
-    const body = parseJson(text, "DeleteOptions");
-    if (!isRecord(body)) throw apiErrors.badRequest("DeleteOptions must be a JSON object");
-    if (typeof body["gracePeriodSeconds"] === "number") options.gracePeriodSeconds = body["gracePeriodSeconds"];
-    const pre = body["preconditions"];
-    if (isRecord(pre)) {
-      options.preconditions = {
-        ...(typeof pre["uid"] === "string" ? { uid: pre["uid"] } : {}),
-        ...(typeof pre["resourceVersion"] === "string" ? { resourceVersion: pre["resourceVersion"] } : {}),
-      };
-    }
-    const policy = body["propagationPolicy"];
-    if (policy === "Orphan" || policy === "Background" || policy === "Foreground") options.propagationPolicy = policy;
-    if (Array.isArray(body["dryRun"])) options.dryRun = body["dryRun"].map(String);
-  }
-  const grace = query.get("gracePeriodSeconds");
-  if (grace !== null) {
-    const n = Number(grace);
-    if (!Number.isInteger(n)) throw apiErrors.badRequest(`invalid gracePeriodSeconds: ${grace}`);
-    options.gracePeriodSeconds = n;
-  }
-  const policy = query.get("propagationPolicy");
-  if (policy === "Orphan" || policy === "Background" || policy === "Foreground") options.propagationPolicy = policy;
-  return options;
+  if (text.trim() === "") return deleteOptionsFromQuery(query);
+  const body = parseJson(text, "DeleteOptions");
+  if (!isRecord(body)) throw apiErrors.badRequest("DeleteOptions must be a JSON object");
+  return deleteOptionsFromJson(body);
 }
 
 interface Negotiated {
@@ -408,16 +423,21 @@ function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let tooLarge = false;
     req.on("data", (chunk: Buffer) => {
+      if (tooLarge) return; // drained and dropped, so the client reads the answer instead of a reset
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
-        reject(apiErrors.tooLarge("the server has received too large a request body"));
-        req.destroy();
+        tooLarge = true;
+        chunks.length = 0;
+        reject(apiErrors.tooLarge(`Request entity too large: limit is ${MAX_BODY_BYTES}`));
         return;
       }
       chunks.push(chunk);
     });
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("end", () => {
+      if (!tooLarge) resolve(Buffer.concat(chunks).toString("utf8"));
+    });
     req.on("error", reject);
   });
 }

@@ -12,7 +12,9 @@ import * as v from "./validation";
 export interface DeleteOptions {
   gracePeriodSeconds?: number;
   preconditions?: { uid?: string; resourceVersion?: string };
-  propagationPolicy?: "Orphan" | "Background" | "Foreground";
+  /** As sent; validateDeleteOptions rejects anything but Orphan, Background and Foreground. */
+  propagationPolicy?: string;
+  orphanDependents?: boolean;
   dryRun?: string[];
 }
 
@@ -280,7 +282,8 @@ const poddisruptionbudgets: Strategy = {
   prepareForCreate(obj) {
     const spec = record(obj, "spec");
     if (spec["minAvailable"] === undefined && spec["maxUnavailable"] === undefined) spec["minAvailable"] = 1;
-    obj["status"] = {};
+    // a new budget allows nothing until the disruption controller has synced it (observedGeneration 0)
+    obj["status"] = { disruptionsAllowed: 0, currentHealthy: 0, desiredHealthy: 0, expectedPods: 0 };
   },
   validate: validatePdb,
   validateUpdate: validatePdb,

@@ -26,6 +26,28 @@ export const notSupported = (field: string, value: unknown, allowed: readonly st
   field,
 });
 
+/** dryRun accepts only "All" (metav1 validation.ValidateDryRun); Go prints the rejected list with %#v. */
+export function dryRun(field: string, values: readonly string[] | undefined): StatusCause[] {
+  if (!values || values.every((value) => value === "All")) return [];
+  return [
+    {
+      reason: "FieldValueNotSupported",
+      message: `Unsupported value: []string{${values.map((value) => JSON.stringify(value)).join(", ")}}: supported values: "All"`,
+      field,
+    },
+  ];
+}
+
+/** All annotations of an object together, keys and values, may not exceed 256 KiB (ValidateAnnotationsSize). */
+export const TOTAL_ANNOTATION_SIZE_LIMIT_BYTES = 256 * 1024;
+
+export function annotationsSize(field: string, annotations: Record<string, string> | undefined): StatusCause[] {
+  let total = 0;
+  for (const [key, value] of Object.entries(annotations ?? {})) total += Buffer.byteLength(key) + Buffer.byteLength(String(value));
+  if (total <= TOTAL_ANNOTATION_SIZE_LIMIT_BYTES) return [];
+  return [{ reason: "FieldValueTooLong", message: `Too long: may not be more than ${TOTAL_ANNOTATION_SIZE_LIMIT_BYTES} bytes`, field }];
+}
+
 export const duplicate = (field: string, value: unknown): StatusCause => ({
   reason: "FieldValueDuplicate",
   message: `Duplicate value: ${JSON.stringify(value)}`,

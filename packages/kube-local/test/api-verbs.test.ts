@@ -236,9 +236,13 @@ describe("delete", () => {
     const byUid = await failure(core.deleteNamespacedPod({ name: "web-2", namespace: "shop", body: { preconditions: { uid: "00000000-0000-0000-0000-000000000000" } } }));
     const byVersion = await failure(core.deleteNamespacedPod({ name: "web-2", namespace: "shop", body: { preconditions: { resourceVersion: "1" } } }));
     expect(byUid.code).toBe(409);
-    expect(byUid.body.message).toContain("Precondition failed: UID in precondition: 00000000-0000-0000-0000-000000000000");
+    // rest.BeforeDelete's words, naming the kind
+    expect(byUid.body.message).toMatch(
+      /^Operation cannot be fulfilled on Pod "web-2": the UID in the precondition \(00000000-0000-0000-0000-000000000000\) does not match the UID in record \([0-9a-f-]{36}\)\. The object might have been deleted and then recreated$/,
+    );
+    expect(byUid.body.details).toMatchObject({ name: "web-2", kind: "Pod" });
     expect(byVersion.code).toBe(409);
-    expect(byVersion.body.message).toContain("Precondition failed: ResourceVersion in precondition: 1");
+    expect(byVersion.body.message).toMatch(/^Operation cannot be fulfilled on Pod "web-2": the ResourceVersion in the precondition \(1\) does not match the ResourceVersion in record \(\d+\)\. The object might have been modified$/);
   });
 
   it("keeps an object with finalizers until they are removed", async () => {

@@ -77,6 +77,8 @@ export function raw(kube: KubeLocal, method: string, path: string, init: { body?
   if (init.token !== null) headers["Authorization"] = `Bearer ${init.token ?? kube.token}`;
   if (init.contentType) headers["Content-Type"] = init.contentType;
   if (init.accept) headers["Accept"] = init.accept;
+  // Node sends a DELETE body without a length unless told: say it, as every real client does
+  if (init.body !== undefined) headers["Content-Length"] = String(Buffer.byteLength(init.body));
   return new Promise((resolve, reject) => {
     const req = request(`${kube.url}${path}`, { method, headers, ...(kube.caPem ? { ca: kube.caPem } : {}) }, (res) => {
       const chunks: Buffer[] = [];

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_INTERRUPTED_NODE, type KubeLocal } from "../src/index";
+import { DEMO_INTERRUPTED_NODE, type KubeLocal, type KubeLocalOptions } from "../src/index";
 import { startHarness } from "./harness";
 
 const run = promisify(execFile);
@@ -26,8 +26,11 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function cluster(timeScale = 0.02): Promise<{ kube: KubeLocal; kubectl: (...args: string[]) => Promise<{ stdout: string; stderr: string; code: number }> }> {
-  const { kube } = await startHarness({ seed: "demo", simulation: { timeScale, podStartupSeconds: 1 } });
+async function cluster(
+  timeScale = 0.02,
+  options: KubeLocalOptions = {},
+): Promise<{ kube: KubeLocal; kubectl: (...args: string[]) => Promise<{ stdout: string; stderr: string; code: number }> }> {
+  const { kube } = await startHarness({ seed: "demo", simulation: { timeScale, podStartupSeconds: 1 }, ...options });
   const config = join(dir, `config-${kube.url.split(":").pop()}`);
   await kube.writeKubeconfig(config);
   const kubectl = async (...args: string[]) => {
@@ -127,5 +130,26 @@ describe.skipIf(!hasKubectl)("kubectl against kube-local", () => {
     const storefront = kube.list("pods", "shop").filter((p) => p.metadata.name?.startsWith("storefront-") && !p.metadata.deletionTimestamp);
     expect(storefront).toHaveLength(6);
     expect((kube.get("nodes", undefined, DEMO_INTERRUPTED_NODE)?.["spec"] as { unschedulable?: boolean }).unschedulable).toBe(true);
+  });
+
+  it("kubectl drain retries through a budget whose status lags its spec, and finishes once the controller catches up", async () => {
+    // Prepare: the disruption controller syncs 3 s after a change; storefront's budget was just edited
+    const { kubectl, kube } = await cluster(0.02, { controllers: { disruption: { syncDelayMs: 3_000 } } });
+    const edited = await kubectl("patch", "pdb", "storefront", "-n", "shop", "--type=merge", "-p", '{"spec":{"minAvailable":"50%"}}');
+    const pdb = () => kube.get("poddisruptionbudgets", "shop", "storefront") as { metadata: { generation?: number }; status?: { observedGeneration?: number } };
+    const lagging = pdb();
+    // Act
+    const result = await kubectl("drain", DEMO_INTERRUPTED_NODE, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--timeout=90s");
+    // Assess: the first storefront evictions met 429 (still being processed), were retried, and the drain finished
+    expect(edited.code, edited.stderr).toBe(0);
+    expect(lagging.metadata.generation).toBe(2);
+    expect(lagging.status?.observedGeneration).toBe(1);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`node/${DEMO_INTERRUPTED_NODE} drained`);
+    // the 429 carries Retry-After: 10, which client-go honours by itself: kubectl waited and asked again
+    const storefrontEvictions = kube.stats.log.filter((r) => r.resource === "pods/eviction" && r.path.includes("/storefront-"));
+    expect(storefrontEvictions.map((r) => r.status)).toContain(429);
+    expect(storefrontEvictions.at(-1)?.status).toBe(201);
+    expect(pdb().status?.observedGeneration).toBe(2);
   });
 });

@@ -4,7 +4,7 @@
  * PreferNoSchedule taints, then the least loaded node). Pure, so seeding places pods the same way.
  */
 import type { V1NodeSelectorRequirement } from "@kubernetes/client-node";
-import { isNodeReady, isPodActive, parseQuantity, podPhase, podRequest, toleratesTaint, untoleratedTaints, type Node, type Pod } from "../objects";
+import { isPodActive, parseQuantity, podPhase, podRequest, toleratesTaint, untoleratedTaints, type Node, type Pod } from "../objects";
 import type { Wire } from "../wire";
 
 export interface NodeLoad {
@@ -71,7 +71,6 @@ export function nodeLoads(pods: readonly Pod[]): Map<string, NodeLoad> {
 
 /** The reason a node is filtered out for this pod, or undefined when it fits. */
 export function unfitReason(pod: Pod, node: Node, load: NodeLoad | undefined): string | undefined {
-  if (!isNodeReady(node)) return "node(s) were not ready";
   // a cordoned node behaves as if tainted node.kubernetes.io/unschedulable:NoSchedule
   if (node.spec?.unschedulable && !toleratesTaint(pod.spec?.tolerations ?? [], UNSCHEDULABLE_TAINT)) return "node(s) were unschedulable";
   const hard = untoleratedTaints(pod, node, ["NoSchedule", "NoExecute"]);
