@@ -1,5 +1,5 @@
 /** A kube-local cluster, AWS in memory and the real interruption handler, for benchmarks. */
-import { parsePolicy, Recorder, syntheticEvent, type ActionReport, type PolicyInput } from "@spot-manager/core";
+import { CLUSTER_ROLE_RULES, KUBERNETES_GROUP, parsePolicy, Recorder, syntheticEvent, type ActionReport, type PolicyInput } from "@spot-manager/core";
 import { startKubeLocal, type ClusterSeed, type KubeLocal, type KubeLocalOptions } from "@spot-manager/kube-local";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { createInterruptionHandler, type DirectResult } from "../../../../functions/interruption";
@@ -7,6 +7,12 @@ import { createInterruptionRuntime } from "../../../../functions/lib/interruptio
 import { AwsWorld } from "../simulate/aws-world";
 
 export const BENCH_CLUSTER = "bench";
+
+/** kube-apiserver's default in-flight limits (--max-requests-inflight, --max-mutating-requests-inflight). */
+export const DEFAULT_FLOW_CONTROL = { readOnly: 400, mutating: 200 } as const;
+
+/** The function reaches the cluster as its access entry maps it: the least-privilege group, which the in-flight limit applies to. */
+const FUNCTION_TOKEN = "spot-manager-bench-function";
 
 export interface BenchWorld {
   kube: KubeLocal;
@@ -17,7 +23,12 @@ export interface BenchWorld {
 }
 
 export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyInput; kube?: KubeLocalOptions } = {}): Promise<BenchWorld> {
-  const kube = await startKubeLocal({ simulation: { timeScale: 1, podStartupSeconds: 0.5 }, ...options.kube });
+  const kube = await startKubeLocal({
+    simulation: { timeScale: 1, podStartupSeconds: 0.5 },
+    flowControl: DEFAULT_FLOW_CONTROL,
+    ...options.kube,
+    identities: { [FUNCTION_TOKEN]: { user: "spot-manager", groups: [KUBERNETES_GROUP], rules: CLUSTER_ROLE_RULES }, ...options.kube?.identities },
+  });
   await kube.seed(seed);
   const aws = new AwsWorld();
   aws.addNodes(kube.list("nodes"), BENCH_CLUSTER);
@@ -28,7 +39,7 @@ export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyIn
     clients: aws.clients,
     log: sink,
     metrics: sink,
-    kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => kube.token },
+    kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => FUNCTION_TOKEN },
     onReport: (r) => reports.push(r),
   });
   const handler = createInterruptionHandler(async () => runtime);
@@ -43,6 +54,11 @@ export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyIn
       await kube.stop();
     },
   };
+}
+
+/** Requests the in-flight limit refused, by kind. */
+export function flowRejections(kube: KubeLocal): { readOnly: number; mutating: number } {
+  return { ...(kube.flowControl?.rejected ?? { readOnly: 0, mutating: 0 }) };
 }
 
 /** A spot interruption warning for an instance, emitted now, in the shape AWS sends. */

@@ -3,7 +3,7 @@
  * ten, handled concurrently (as five Lambda containers would), with PodDisruptionBudgets on
  * every Deployment and on-demand capacity to take the pods.
  */
-import { benchWorld, spotWarning, sqsBatch } from "./harness";
+import { benchWorld, DEFAULT_FLOW_CONTROL, flowRejections, spotWarning, sqsBatch } from "./harness";
 import { fleet } from "./seeds";
 import { round } from "./stats";
 
@@ -42,6 +42,8 @@ export async function benchMassReclaim() {
       allCordonedSeconds: round((Math.max(...cordoned) - started) / 1000, 2),
       allDrainedSeconds,
       apiRequestsPerNode: round(world.kube.stats.total / NODES, 1),
+      flowControl: { ...DEFAULT_FLOW_CONTROL, rejected: flowRejections(world.kube) },
+      share429: round((world.kube.stats.byStatus.get(429) ?? 0) / Math.max(1, world.kube.stats.total), 3),
       pdbRefusals: spot.reduce((n, r) => n + (r.drain?.blockedByPdb ?? 0), 0),
       deadlineMisses: spot.filter((r) => !r.deadlineMet).length,
       podsLeftOnReclaimedNodes: leftBehind,
