@@ -19,7 +19,7 @@ export interface BenchWorld {
 export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyInput; kube?: KubeLocalOptions } = {}): Promise<BenchWorld> {
   const kube = await startKubeLocal({ simulation: { timeScale: 1, podStartupSeconds: 0.5 }, ...options.kube });
   await kube.seed(seed);
-  const aws = new AwsWorld();
+  const aws = new AwsWorld({ models: "when-available" });
   aws.addNodes(kube.list("nodes"), BENCH_CLUSTER);
   const reports: ActionReport[] = [];
   const sink = new Recorder();
