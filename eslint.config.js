@@ -15,6 +15,18 @@ export default tseslint.config(
       "@typescript-eslint/consistent-type-imports": "error",
       "no-console": "off",
       eqeqeq: ["error", "smart"],
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [
+            {
+              name: "aws-sdk-client-mock",
+              importNames: ["mockClient", "AwsStub"],
+              message: "Use mockClient from @spot-manager/aws-fakes: it holds every faked request to the AWS service's published API contract.",
+            },
+          ],
+        },
+      ],
       "no-restricted-syntax": [
         "error",
         {
@@ -23,5 +35,10 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // The one place the unchecked mock is wrapped.
+    files: ["packages/aws-fakes/src/**"],
+    rules: { "no-restricted-imports": "off" },
   },
 );

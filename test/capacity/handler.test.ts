@@ -19,7 +19,7 @@ import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwat
 import { DescribeNodegroupCommand, EKSClient, ResourceNotFoundException, TagResourceCommand, UntagResourceCommand, UpdateNodegroupConfigCommand } from "@aws-sdk/client-eks";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { CAPACITY_TAGS, parseCapacityPolicy, parseSnapshot, planCapacity, Recorder, type CapacityPolicy, type ObservedState } from "@spot-manager/core";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createCapacityHandler, handler } from "../../functions/capacity";
 import { readCapacityConfig, type CapacityConfig } from "../../functions/lib/capacity-env";

@@ -1,7 +1,7 @@
 /** The notify function with the CodeBuild sample event (test/fixtures/events), SNS faked. */
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { Recorder } from "@spot-manager/core";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readNotifyConfig } from "../../functions/lib/delivery-env";
 import { createNotifyRuntime } from "../../functions/lib/delivery-runtime";

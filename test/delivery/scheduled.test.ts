@@ -1,7 +1,7 @@
 /** The scheduled-rebuild function as EventBridge invokes it, CodeBuild faked. */
 import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, StartBuildCommand } from "@aws-sdk/client-codebuild";
 import { Recorder } from "@spot-manager/core";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readScheduledConfig } from "../../functions/lib/delivery-env";
 import { createScheduledRuntime } from "../../functions/lib/delivery-runtime";

@@ -5,7 +5,7 @@
 import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, StartBuildCommand } from "@aws-sdk/client-codebuild";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { Recorder } from "@spot-manager/core";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { readWebhookConfig } from "../../functions/lib/delivery-env";
 import { createWebhookRuntime } from "../../functions/lib/delivery-runtime";

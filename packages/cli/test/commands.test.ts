@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from "@aws-sdk/client-lambda";
 import { parseMessage } from "@spot-manager/core";
 import { DEMO_INTERRUPTED_NODE, startKubeLocal, type KubeLocal } from "@spot-manager/kube-local";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { drillPayload, registerDrill } from "../src/commands/drill";
@@ -130,8 +130,10 @@ describe("spot-manager drill", () => {
   it("asks for the lifecycle details of ASG drills and rejects bad ids", () => {
     expect(() => drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind: "asg-terminate" })).toThrowError(/needs --asg, --hook and --token/);
     expect(() => drillPayload({ stage: "dev", instance: "web-1", kind: "spot-itn" })).toThrowError(/--instance must be an EC2 instance id/);
-    const asg = parseMessage(drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind: "asg-terminate", asg: "my-asg", hook: "drain", token: "t-1" }));
-    expect(asg.type === "signal" && asg.events[0]?.lifecycle).toMatchObject({ asgName: "my-asg", hookName: "drain", token: "t-1" });
+    expect(() => drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind: "asg-terminate", asg: "my-asg", hook: "drain", token: "t-1" })).toThrowError(/--token must be the lifecycle action token \(36 characters/);
+    expect(() => drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind: "asg-launch", asg: "my-asg", hook: "drain:now", token: "bcd2e7a1-8c3f-4f1b-9e2d-0a1b2c3d4e5f" })).toThrowError(/--hook must be a lifecycle hook name/);
+    const asg = parseMessage(drillPayload({ stage: "dev", instance: "i-0123456789abcdef0", kind: "asg-terminate", asg: "my-asg", hook: "drain", token: "bcd2e7a1-8c3f-4f1b-9e2d-0a1b2c3d4e5f" }));
+    expect(asg.type === "signal" && asg.events[0]?.lifecycle).toMatchObject({ asgName: "my-asg", hookName: "drain", token: "bcd2e7a1-8c3f-4f1b-9e2d-0a1b2c3d4e5f" });
   });
 
   it("fails with exit code 1 when the function fails", async () => {

@@ -6,7 +6,7 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { EKSClient, TagResourceCommand, UntagResourceCommand, UpdateNodegroupConfigCommand } from "@aws-sdk/client-eks";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { CapacityApplier } from "../src/capacity/apply";
 import { CAPACITY_TAGS } from "../src/capacity/constants";

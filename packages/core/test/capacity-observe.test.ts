@@ -1,7 +1,7 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand, DescribeScalingActivitiesCommand, type AutoScalingGroup } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { DescribeNodegroupCommand, EKSClient, ResourceNotFoundException } from "@aws-sdk/client-eks";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { CapacityObserver } from "../src/capacity/observe";
 import { parseCapacityPolicy } from "../src/capacity/policy";

@@ -1,5 +1,5 @@
 import { BatchGetBuildsCommand, CodeBuildClient, ListBuildsForProjectCommand, StartBuildCommand, type Build } from "@aws-sdk/client-codebuild";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { beforeEach, describe, expect, it } from "vitest";
 import { BuildLaunchError } from "../src/delivery/errors";
 import { CodeBuildLauncher, idempotencyTokenFor, type BuildRequest } from "../src/delivery/launcher";

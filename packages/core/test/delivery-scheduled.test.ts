@@ -1,5 +1,5 @@
 import { CodeBuildClient, ListBuildsForProjectCommand, StartBuildCommand } from "@aws-sdk/client-codebuild";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ConfigError } from "../src/errors";
 import { ScheduledBuildsError } from "../src/delivery/errors";

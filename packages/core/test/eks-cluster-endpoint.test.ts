@@ -1,6 +1,6 @@
 import { DescribeClusterCommand, EKSClient, ResourceNotFoundException } from "@aws-sdk/client-eks";
 import type { Cluster } from "@aws-sdk/client-eks";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ConfigError, RetryError } from "../src/errors";
 import { ClusterEndpointCache, ClusterNotFoundError, ClusterNotReadyError } from "../src/eks";

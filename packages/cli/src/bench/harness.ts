@@ -30,7 +30,7 @@ export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyIn
     identities: { [FUNCTION_TOKEN]: { user: "spot-manager", groups: [KUBERNETES_GROUP], rules: CLUSTER_ROLE_RULES }, ...options.kube?.identities },
   });
   await kube.seed(seed);
-  const aws = new AwsWorld();
+  const aws = new AwsWorld({ models: "when-available" });
   aws.addNodes(kube.list("nodes"), BENCH_CLUSTER);
   const reports: ActionReport[] = [];
   const sink = new Recorder();

@@ -30,6 +30,9 @@ export function drillPayload(flags: DrillFlags, now = new Date()): Record<string
   const kind = flags.kind as DrillKind;
   const needsHook = kind === "asg-terminate" || kind === "asg-launch";
   if (needsHook && !(flags.asg && flags.hook && flags.token)) throw new UsageError(`--kind ${kind} needs --asg, --hook and --token (the lifecycle action token)`);
+  // Auto Scaling refuses to complete a lifecycle action with a token or hook name beyond its limits.
+  if (needsHook && (flags.token as string).length !== 36) throw new UsageError(`--token must be the lifecycle action token (36 characters, as in the hook's notification), got "${flags.token}"`);
+  if (needsHook && !/^[A-Za-z0-9\-_/]{1,255}$/.test(flags.hook as string)) throw new UsageError(`--hook must be a lifecycle hook name (letters, digits, '-', '_' and '/'), got "${flags.hook}"`);
   const start = flags.maintenanceStart ? new Date(flags.maintenanceStart) : undefined;
   if (start && Number.isNaN(start.getTime())) throw new UsageError(`--maintenance-start must be an ISO 8601 time, got "${flags.maintenanceStart}"`);
   const event = syntheticEvent(kind, {

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
-import { positiveNumber, UsageError } from "../options";
+import { contractFailures, modelsDirectory } from "@spot-manager/aws-fakes";
+import { CommandFailedError, positiveNumber, UsageError } from "../options";
 import { formatScenario, scenarioReport, type ScenarioReport } from "../simulate/report";
 import { runScenario } from "../simulate/run";
 import { findScenario, SCENARIOS, type Scenario } from "../simulate/scenarios";
@@ -31,6 +32,8 @@ export function registerSimulate(program: Command): void {
       }
       const progress = (line: string) => (flags.json ? process.stderr : process.stdout).write(`${line}\n`);
       const reports: ScenarioReport[] = [];
+      if (modelsDirectory() === undefined) progress("note: AWS requests are not checked against AWS's API models here (apt-get install python3-botocore to check them)");
+      const refusedBefore = contractFailures().length;
       for (const scenario of chosen) {
         progress(`\n>> ${scenario.name}: ${scenario.description}`);
         const run = await runScenario(scenario, { timeScale: flags.timeScale, progress, ...(flags.dryRun ? { policy: { dryRun: true } } : {}) });
@@ -39,5 +42,9 @@ export function registerSimulate(program: Command): void {
         if (!flags.json) console.log(formatScenario(report));
       }
       if (flags.json) console.log(JSON.stringify({ timeScale: flags.timeScale, scenarios: reports }, null, 2));
+      // A request AWS would have refused is a defect even where the handler coped with the error.
+      const refused = contractFailures().slice(refusedBefore);
+      for (const failure of refused) progress(`AWS would have rejected: ${failure.error.message}`);
+      if (refused.length > 0) throw new CommandFailedError(`${refused.length} AWS request${refused.length === 1 ? "" : "s"} broke the service's API contract`);
     });
 }

@@ -2,7 +2,8 @@
  * AWS, faked in memory for the local simulation and the tests: EC2 knows the instances behind the
  * cluster's nodes (plus any added), Auto Scaling records lifecycle calls, SNS keeps notifications,
  * SQS and EventBridge Scheduler keep follow-ups. Real SDK clients, their `send` answered by
- * aws-sdk-client-mock, so the code under test builds real commands.
+ * aws-sdk-client-mock, so the code under test builds real commands; every command is first held to
+ * its service's published API contract (`@spot-manager/aws-fakes`), and refused as AWS would.
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client, type Instance } from "@aws-sdk/client-ec2";
@@ -11,7 +12,8 @@ import { CreateScheduleCommand, SchedulerClient } from "@aws-sdk/client-schedule
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
-import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
+import { mockClient, type ModelsPolicy } from "@spot-manager/aws-fakes";
+import type { AwsClientStub } from "aws-sdk-client-mock";
 
 export interface FakeInstance {
   instanceId: string;
@@ -53,13 +55,15 @@ export class AwsWorld {
   /** Lifecycle actions already completed (by token): a second completion fails as Auto Scaling's does. */
   private readonly completedTokens = new Set<string>();
 
-  constructor() {
-    this.ec2 = mockClient(this.clients.ec2);
-    this.autoscaling = mockClient(this.clients.autoscaling);
-    this.sns = mockClient(this.clients.sns);
-    this.sqs = mockClient(this.clients.sqs);
-    this.scheduler = mockClient(this.clients.scheduler);
-    this.eks = mockClient(this.clients.eks);
+  /** `models`: "required" (tests) fails every request when AWS's API models are not installed; "when-available" lets them through unchecked. */
+  constructor(options: { models?: ModelsPolicy } = {}) {
+    const checked = { models: options.models ?? "required" };
+    this.ec2 = mockClient(this.clients.ec2, checked);
+    this.autoscaling = mockClient(this.clients.autoscaling, checked);
+    this.sns = mockClient(this.clients.sns, checked);
+    this.sqs = mockClient(this.clients.sqs, checked);
+    this.scheduler = mockClient(this.clients.scheduler, checked);
+    this.eks = mockClient(this.clients.eks, checked);
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => this.describe(input.InstanceIds ?? []));
     this.autoscaling.on(CompleteLifecycleActionCommand).callsFake((input: { LifecycleActionToken?: string }) => {
       const token = input.LifecycleActionToken ?? "";

@@ -14,10 +14,27 @@ export const LAUNCH_DETAIL_TYPE = "EC2 Instance-launch Lifecycle Action";
 const TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING";
 const LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING";
 
+/*
+ * Auto Scaling's own limits on the names and token CompleteLifecycleAction takes (its API model).
+ * Auto Scaling never sends values beyond them, and completing with one is refused every time
+ * (ValidationError), so such a message is malformed: acknowledged with the reason, never retried.
+ */
+const LIFECYCLE_HOOK_NAME = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[A-Za-z0-9\-_/]+$/, "must be a lifecycle hook name (letters, digits, '-', '_' and '/')");
+const AUTO_SCALING_GROUP_NAME = z
+  .string()
+  .min(1)
+  .max(1600)
+  .regex(/^[\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}\r\n\t]*$/u, "must be an Auto Scaling group name (no control characters)");
+const LIFECYCLE_ACTION_TOKEN = z.string().length(36, "must be a lifecycle action token (36 characters)");
+
 const detailSchema = z.object({
-  LifecycleActionToken: z.string().min(1),
-  AutoScalingGroupName: z.string().min(1),
-  LifecycleHookName: z.string().min(1),
+  LifecycleActionToken: LIFECYCLE_ACTION_TOKEN,
+  AutoScalingGroupName: AUTO_SCALING_GROUP_NAME,
+  LifecycleHookName: LIFECYCLE_HOOK_NAME,
   EC2InstanceId: INSTANCE_ID,
   LifecycleTransition: z.enum([TERMINATING, LAUNCHING]),
   NotificationMetadata: z.string().optional(),
