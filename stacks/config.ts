@@ -81,7 +81,18 @@ const stageSchema = z
     addons: z
       .object({
         metricsServer: z.boolean().default(true),
-        clusterAutoscaler: z.object({ enabled: z.boolean().default(true), chartVersion: z.string().default("9.46.6") }).prefault({}),
+        clusterAutoscaler: z
+          .object({
+            enabled: z.boolean().default(true),
+            chartVersion: z.string().default("9.46.6"),
+            /**
+             * --max-node-provision-time: how long CA waits for a node before it gives the node up
+             * and lowers desired. Longer than the capacity fallback's shortfallMinutes plus a run,
+             * so the fallback sees a spot shortfall before CA erases it (checked at synth).
+             */
+            maxNodeProvisionMinutes: z.number().int().min(1).max(60).default(10),
+          })
+          .prefault({}),
         argoCd: z.object({ enabled: z.boolean().default(false), chartVersion: z.string().default("7.8.2") }).prefault({}),
         argoRollouts: z.object({ enabled: z.boolean().default(false), chartVersion: z.string().default("2.39.1") }).prefault({}),
       })

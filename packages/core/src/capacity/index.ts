@@ -56,3 +56,4 @@ export {
   type TransitionReport,
   type TransitionStatus,
 } from "./run";
+export { checkAutoscalerTiming, rateMinutes, type AutoscalerTiming, type TimingProblem } from "./autoscaler";

@@ -56,4 +56,8 @@ export const DELIVERY_METRICS = {
   buildsDeduplicated: "BuildsDeduplicated",
   /** Build notifications published, by status. */
   buildNotifications: "BuildNotifications",
+  /** Deliveries seen before (already handled, or being handled), by result. */
+  webhooksReplayed: "WebhooksReplayed",
+  /** Deliveries answered 503 because the secret or the delivery store could not be read, by reason. */
+  webhooksUnavailable: "WebhooksUnavailable",
 } as const;
