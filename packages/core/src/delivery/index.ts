@@ -29,4 +29,4 @@ export {
   type ScheduledLaunch,
 } from "./scheduled";
 export { buildConsoleUrl, formatDuration, parseBuildStateChange, parseCodeBuildTime, type BuildStateChange, type FailedPhase } from "./build-state";
-export { BuildNotifier, formatBuildNotification, summarize, type BuildNotification, type BuildNotifierOptions, type NotifyResult } from "./build-notifications";
+export { BuildNotifier, formatBuildNotification, shownStatus, summarize, type BuildNotification, type BuildNotifierOptions, type NotifyResult } from "./build-notifications";
