@@ -153,6 +153,8 @@ const stageSchema = z
         /** Images kept in ECR (older ones expire). */
         keepImages: z.number().int().min(5).max(1000).default(50),
         buildTimeoutMinutes: z.number().int().min(5).max(480).default(30),
+        /** The lowest severity of an image scan finding that stops the bump (NONE: the scan does not gate it). */
+        scanFailOn: z.enum(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED", "NONE"]).default("CRITICAL"),
         scheduledBuilds: z
           .array(scheduledBuildSchema.extend({ schedule: z.string().regex(/^(cron|rate)\(.+\)$/, "must be an EventBridge cron(...) or rate(...) expression") }))
           .default([{ name: "nightly-base-refresh", schedule: "cron(0 3 * * ? *)", sourceVersion: "main", rebuild: true, environment: {} }]),
