@@ -406,6 +406,12 @@ describe("capacity function configuration", () => {
     const bad = JSON.parse(POLICY_JSON) as { fallbacks: { maxExtra: number }[] };
     bad.fallbacks[0]!.maxExtra = 0;
     expect(() => readCapacityConfig({ ...ENV, CAPACITY_POLICY: JSON.stringify(bad) })).toThrowError(/CAPACITY_POLICY\.fallbacks\.0\.maxExtra: Too small: expected number to be >=1 \(got 0\)/);
+
+    const misspelt = JSON.parse(POLICY_JSON) as { groups: Record<string, { windows?: Record<string, unknown>[] }> };
+    misspelt.groups["spot-general"]!.windows![1]!["priorty"] = 20;
+    expect(() => readCapacityConfig({ ...ENV, CAPACITY_POLICY: JSON.stringify(misspelt) })).toThrowError(
+      'invalid CAPACITY_POLICY: CAPACITY_POLICY.groups.spot-general.windows.1: unknown key "priorty" (did you mean "priority"?)',
+    );
   });
 
   it("the deployed handler fails its invocation with the configuration error, and builds again next time", async () => {

@@ -1,4 +1,4 @@
-/** cluster-autoscaler's max-node-provision-time and the capacity fallback's shortfall, as the stage synthesizes them. */
+/** The capacity policy at synth: strict keys, and cluster-autoscaler's max-node-provision-time against the fallback's shortfall. */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +31,26 @@ describe("cluster-autoscaler and the spot fallback", () => {
     await expect(failure).rejects.toThrowError(ConfigError);
     await expect(synthesizeStage({ stage: "timingbad", outdir, config, nag: false })).rejects.toThrowError(
       /capacity\.policy\.fallbacks\.0\.shortfallMinutes: must be below cluster-autoscaler's max-node-provision-time \(5 min\) minus the run interval \(2 min\)/,
+    );
+  }, 120_000);
+});
+
+describe("the stage's capacity policy at synth", () => {
+  it("a misspelt key stops the synth, naming it and the closest known key", async () => {
+    const outdir = mkdtempSync(join(tmpdir(), "synth-typo-"));
+    const config = {
+      capacity: {
+        policy: {
+          groups: {
+            "base-on-demand": { type: "managed-node-group", capacityType: "on-demand", default: { min: 1, max: 3 } },
+            "spot-general": { type: "managed-node-group", capacityType: "spot", default: { min: 0, max: 6 } },
+          },
+          fallbacks: [{ onDemandGroup: "base-on-demand", spotGroups: ["spot-general"], maxExtra: 3, shortfallMinute: 3 }],
+        },
+      },
+    };
+    await expect(synthesizeStage({ stage: "typo", outdir, config, nag: false })).rejects.toThrowError(
+      'invalid capacity.policy: capacity.policy.fallbacks.0: unknown key "shortfallMinute" (did you mean "shortfallMinutes"?)',
     );
   }, 120_000);
 });
