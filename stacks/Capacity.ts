@@ -7,7 +7,7 @@ import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { Function, use, type StackContext } from "sst/constructs";
-import { CAPACITY_IAM_ACTIONS, parseCapacityPolicy, type CapacityPolicy, type CapacityPolicyInput } from "@spot-manager/core";
+import { CAPACITY_IAM_ACTIONS, checkAutoscalerTiming, ConfigError, parseCapacityPolicy, rateMinutes, type CapacityPolicy, type CapacityPolicyInput } from "@spot-manager/core";
 import type { StageConfig } from "./config";
 import { Cluster } from "./Cluster";
 import { Observability } from "./Observability";
@@ -46,6 +46,11 @@ export function Capacity({ stack, app }: StackContext): CapacityOutputs {
   if (!settings.enabled) return {};
   // validated at synth: a bad policy fails here, with the field named
   const policy = parseCapacityPolicy(settings.policy ?? defaultCapacityPolicy(config), "capacity.policy");
+  if (config.cluster.mode === "create" && config.addons.clusterAutoscaler.enabled) {
+    const timing = { maxNodeProvisionMinutes: config.addons.clusterAutoscaler.maxNodeProvisionMinutes, runIntervalMinutes: rateMinutes(settings.schedule) };
+    const problems = checkAutoscalerTiming(policy, timing);
+    if (problems.length > 0) throw new ConfigError(`invalid capacity.policy: ${problems.map((p) => `capacity.policy.${p.path.join(".")}: ${p.message}`).join("; ")}`);
+  }
   const { partition, region, account } = Stack.of(stack);
   const groups = Object.entries(policy.groups);
   const nodegroupArns = groups.filter(([, g]) => g.type === "managed-node-group").map(([name]) => `arn:${partition}:eks:${region}:${account}:nodegroup/${clusterName}/${name}/*`);

@@ -184,7 +184,7 @@ function clusterAutoscaler(stack: StackContext["stack"], cluster: eks.Cluster, c
       rbac: { serviceAccount: { create: false, name: serviceAccount.serviceAccountName } },
       // spot groups first, on-demand when spot cannot deliver: the seed architecture's order
       expanderPriorities: { 50: [".*spot.*"], 10: [".*"] },
-      extraArgs: { expander: "priority,least-waste", "balance-similar-node-groups": true, "skip-nodes-with-local-storage": false, "max-node-provision-time": "5m" },
+      extraArgs: { expander: "priority,least-waste", "balance-similar-node-groups": true, "skip-nodes-with-local-storage": false, "max-node-provision-time": `${config.addons.clusterAutoscaler.maxNodeProvisionMinutes}m` },
     },
   });
   chart.node.addDependency(serviceAccount);

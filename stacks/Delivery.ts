@@ -1,11 +1,15 @@
 /**
- * The delivery pipeline: ECR (immutable tags, scan on push, lifecycle), a privileged CodeBuild
- * project running buildspec.yml from the repository, the GitOps token and webhook secret in
- * Secrets Manager, and the functions that launch builds (GitHub webhook on a Function URL, and
- * schedules) and report their state changes.
+ * The delivery pipeline: ECR (immutable commit tags, scan on push, a lifecycle that never expires
+ * an image an environment runs), a privileged CodeBuild project running this repository's
+ * buildspec.yml (embedded at synth: a pushed branch cannot bring its own), the GitOps token and
+ * webhook secret in Secrets Manager, a table of handled webhook deliveries, and the functions that
+ * launch builds (GitHub webhook on a Function URL, and schedules) and report their state changes.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Duration, Stack } from "aws-cdk-lib";
 import * as codebuild from "aws-cdk-lib/aws-codebuild";
+import * as dynamodb from "aws-cdk-lib/aws-dynamodb";
 import * as ecr from "aws-cdk-lib/aws-ecr";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
@@ -14,7 +18,8 @@ import * as kms from "aws-cdk-lib/aws-kms";
 import * as logs from "aws-cdk-lib/aws-logs";
 import * as secretsmanager from "aws-cdk-lib/aws-secretsmanager";
 import { Function, use, type StackContext } from "sst/constructs";
-import { buildStateChangePattern } from "@spot-manager/core";
+import { parse } from "yaml";
+import { buildStateChangePattern, CACHE_TAG, DELIVERY_TABLE, LIVE_TAG_PREFIX } from "@spot-manager/core";
 import { Cluster } from "./Cluster";
 import { Observability } from "./Observability";
 
@@ -34,11 +39,16 @@ export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
 
   const repository = new ecr.Repository(stack, "Images", {
     repositoryName: `${app.stage}/${settings.imageRepositoryName}`,
-    imageTagMutability: ecr.TagMutability.IMMUTABLE,
+    // commit tags never move; the live-* tags (moved at each deploy) and the layer cache's tag do
+    imageTagMutability: ecr.TagMutability.IMMUTABLE_WITH_EXCLUSION,
+    imageTagMutabilityExclusionFilters: [ecr.ImageTagMutabilityExclusionFilter.wildcard(`${LIVE_TAG_PREFIX}*`), ecr.ImageTagMutabilityExclusionFilter.wildcard(CACHE_TAG)],
     imageScanOnPush: true,
+    // an image matched by a rule is never expired by a lower one: the first rule shields what environments run
     lifecycleRules: [
-      { description: "untagged layers of failed pushes", tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(7), rulePriority: 1 },
-      { description: `keep the newest ${settings.keepImages} images`, tagStatus: ecr.TagStatus.ANY, maxImageCount: settings.keepImages, rulePriority: 2 },
+      { description: "never expire an image an environment runs (live-<overlay>, live-<overlay>-previous, moved at each deploy)", tagPrefixList: [LIVE_TAG_PREFIX], maxImageCount: 9999, rulePriority: 1 },
+      { description: "the current layer cache", tagPrefixList: [CACHE_TAG], maxImageCount: 1, rulePriority: 2 },
+      { description: "untagged: layers of failed pushes, replaced caches", tagStatus: ecr.TagStatus.UNTAGGED, maxImageAge: Duration.days(7), rulePriority: 3 },
+      { description: `keep the newest ${settings.keepImages} images`, tagStatus: ecr.TagStatus.ANY, maxImageCount: settings.keepImages, rulePriority: 4 },
     ],
   });
 
@@ -57,9 +67,11 @@ export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
   const project = new codebuild.Project(stack, "Build", {
     projectName,
     description: `Builds ${settings.repository} into ECR and bumps ${settings.gitopsOverlay} in the GitOps repository`,
-    // CodeBuild's GitHub connection (import-source-credentials) lets a commit id serve as sourceVersion
+    // CodeBuild's GitHub connection (import-source-credentials) lets a commit id serve as sourceVersion;
+    // the full history is cloned, so the bump can tell whether a commit descends from the deployed one
     source: codebuild.Source.gitHub({ owner, repo, webhook: false }),
-    buildSpec: codebuild.BuildSpec.fromSourceFilename("buildspec.yml"),
+    // this repository's buildspec, embedded: a branch that changes its buildspec.yml runs nothing of it
+    buildSpec: codebuild.BuildSpec.fromObjectToYaml(pinnedBuildspec()),
     environment: { buildImage: codebuild.LinuxBuildImage.STANDARD_7_0, computeType: codebuild.ComputeType.SMALL, privileged: true },
     environmentVariables: {
       ECR_REPOSITORY_URI: { value: repository.repositoryUri },
@@ -67,6 +79,7 @@ export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
       GITOPS_BRANCH: { value: settings.gitopsBranch },
       GITOPS_OVERLAY: { value: settings.gitopsOverlay },
       IMAGE_NAME: { value: settings.imageRepositoryName },
+      SCAN_FAIL_ON: { value: settings.scanFailOn },
       GITOPS_TOKEN: { type: codebuild.BuildEnvironmentVariableType.SECRETS_MANAGER, value: gitopsToken.secretArn },
     },
     encryptionKey: key,
@@ -74,7 +87,18 @@ export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
     logging: { cloudWatch: { logGroup: new logs.LogGroup(stack, "BuildLogs", { logGroupName: `/aws/codebuild/${projectName}`, retention: config.observability.logRetentionDays }) } },
   });
   repository.grantPullPush(project);
+  // whether the image is there already, its scan findings
+  repository.grant(project, "ecr:DescribeImages", "ecr:DescribeImageScanFindings");
   gitopsToken.grantRead(project);
+
+  // X-GitHub-Delivery of each handled delivery, kept past GitHub's redelivery window (TTL)
+  const deliveries = new dynamodb.Table(stack, "WebhookDeliveries", {
+    tableName: `${prefix}-webhook-deliveries`,
+    partitionKey: { name: DELIVERY_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+    timeToLiveAttribute: DELIVERY_TABLE.ttlAttribute,
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+  });
 
   const projectArn = `arn:${partition}:codebuild:${region}:${account}:project/${projectName}`;
   const launchBuilds = new iam.PolicyStatement({ sid: "LaunchBuilds", actions: ["codebuild:StartBuild", "codebuild:ListBuildsForProject", "codebuild:BatchGetBuilds"], resources: [projectArn] });
@@ -94,10 +118,12 @@ export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
       REPOSITORY: settings.repository,
       BRANCHES: settings.branches.join(","),
       BUILD_ENVIRONMENT: JSON.stringify({ GITOPS_OVERLAY: settings.gitopsOverlay }),
+      DELIVERY_TABLE_NAME: deliveries.tableName,
     },
   });
   webhook.addToRolePolicy(launchBuilds);
   webhookSecret.grantRead(webhook);
+  deliveries.grant(webhook, "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem");
 
   if (settings.scheduledBuilds.length > 0) {
     const scheduled = new Function(stack, "ScheduledBuildsFunction", {
@@ -136,4 +162,9 @@ export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
 
   stack.addOutputs({ DeliveryProject: projectName, WebhookUrl: webhook.url ?? "", ImageRepository: repository.repositoryUri, WebhookSecret: webhookSecret.secretName, GitOpsTokenSecret: gitopsToken.secretName });
   return { projectName, ...(webhook.url ? { webhookUrl: webhook.url } : {}) };
+}
+
+/** buildspec.yml of this repository, read at synth. */
+export function pinnedBuildspec(root = process.cwd()): Record<string, unknown> {
+  return parse(readFileSync(join(root, "buildspec.yml"), "utf8")) as Record<string, unknown>;
 }

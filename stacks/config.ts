@@ -81,7 +81,18 @@ const stageSchema = z
     addons: z
       .object({
         metricsServer: z.boolean().default(true),
-        clusterAutoscaler: z.object({ enabled: z.boolean().default(true), chartVersion: z.string().default("9.46.6") }).prefault({}),
+        clusterAutoscaler: z
+          .object({
+            enabled: z.boolean().default(true),
+            chartVersion: z.string().default("9.46.6"),
+            /**
+             * --max-node-provision-time: how long CA waits for a node before it gives the node up
+             * and lowers desired. Longer than the capacity fallback's shortfallMinutes plus a run,
+             * so the fallback sees a spot shortfall before CA erases it (checked at synth).
+             */
+            maxNodeProvisionMinutes: z.number().int().min(1).max(60).default(10),
+          })
+          .prefault({}),
         argoCd: z.object({ enabled: z.boolean().default(false), chartVersion: z.string().default("7.8.2") }).prefault({}),
         argoRollouts: z.object({ enabled: z.boolean().default(false), chartVersion: z.string().default("2.39.1") }).prefault({}),
       })
@@ -142,6 +153,8 @@ const stageSchema = z
         /** Images kept in ECR (older ones expire). */
         keepImages: z.number().int().min(5).max(1000).default(50),
         buildTimeoutMinutes: z.number().int().min(5).max(480).default(30),
+        /** The lowest severity of an image scan finding that stops the bump (NONE: the scan does not gate it). */
+        scanFailOn: z.enum(["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL", "UNDEFINED", "NONE"]).default("CRITICAL"),
         scheduledBuilds: z
           .array(scheduledBuildSchema.extend({ schedule: z.string().regex(/^(cron|rate)\(.+\)$/, "must be an EventBridge cron(...) or rate(...) expression") }))
           .default([{ name: "nightly-base-refresh", schedule: "cron(0 3 * * ? *)", sourceVersion: "main", rebuild: true, environment: {} }]),

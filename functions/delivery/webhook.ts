@@ -1,6 +1,7 @@
 /**
  * GitHub push webhooks on a Lambda Function URL: signature first, then the push, then a CodeBuild
- * build of the pushed commit. The logic lives in @spot-manager/core; this maps HTTP in and out.
+ * build of the pushed commit, once per delivery (X-GitHub-Delivery, kept in DynamoDB). The logic
+ * lives in @spot-manager/core; this maps HTTP in and out.
  */
 import { receiveGitHubWebhook } from "@spot-manager/core";
 import type { LambdaFunctionURLEvent } from "aws-lambda";

@@ -54,7 +54,7 @@ export function createCapacityRuntime(options: CapacityRuntimeOptions): Capacity
     deps: {
       source: new CapacityObserver(clients, { clusterName: config.clusterName }),
       writer: new CapacityApplier(clients, { clusterName: config.clusterName }),
-      notifier: config.topicArn ? new SnsCapacityNotifier(clients.sns, config.topicArn, log) : noCapacityNotifications,
+      notifier: config.topicArn ? new SnsCapacityNotifier(clients.sns, config.topicArn) : noCapacityNotifications,
       log,
       metrics,
       now: options.now ?? Date.now,

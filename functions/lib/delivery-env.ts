@@ -19,6 +19,7 @@ const webhookSchema = z.object({
   REPOSITORY: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "must be owner/name"),
   BRANCHES: z.string().default("main"),
   BUILD_ENVIRONMENT: z.string().optional(),
+  DELIVERY_TABLE_NAME: z.string().regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name"),
 });
 
 const scheduledSchema = z.object({
@@ -44,6 +45,8 @@ export interface WebhookFunctionConfig {
   branches: BranchPatterns;
   /** Extra plain-text environment for every build the webhook starts. */
   environment: Record<string, string>;
+  /** The DynamoDB table of handled deliveries (X-GitHub-Delivery, with TTL). */
+  deliveryTable: string;
 }
 
 export interface ScheduledFunctionConfig {
@@ -58,8 +61,7 @@ export interface NotifyFunctionConfig {
   projectName?: string;
 }
 
-
-/** PROJECT_NAME, WEBHOOK_SECRET_ARN, REPOSITORY, BRANCHES (comma-separated, globs; default main), BUILD_ENVIRONMENT (JSON object). */
+/** PROJECT_NAME, WEBHOOK_SECRET_ARN, REPOSITORY, BRANCHES (comma-separated, globs; default main), BUILD_ENVIRONMENT (JSON object), DELIVERY_TABLE_NAME. */
 export function readWebhookConfig(env: Env): WebhookFunctionConfig {
   const e = readEnv(webhookSchema, env);
   const branches = BranchPatterns.parse(e.BRANCHES);
@@ -70,7 +72,7 @@ export function readWebhookConfig(env: Env): WebhookFunctionConfig {
     if (!parsed.success) throw new ConfigError(`invalid environment: ${describeZodIssues(parsed.error, "BUILD_ENVIRONMENT")}`);
     environment = parsed.data;
   }
-  return { region: e.AWS_REGION, projectName: e.PROJECT_NAME, secretArn: e.WEBHOOK_SECRET_ARN, repository: e.REPOSITORY, branches, environment };
+  return { region: e.AWS_REGION, projectName: e.PROJECT_NAME, secretArn: e.WEBHOOK_SECRET_ARN, repository: e.REPOSITORY, branches, environment, deliveryTable: e.DELIVERY_TABLE_NAME };
 }
 
 /** PROJECT_NAME, SCHEDULED_BUILDS (JSON array of { name, sourceVersion?, rebuild?, environment? }). */

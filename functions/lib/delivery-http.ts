@@ -25,7 +25,10 @@ export const STATUS_OF: Record<WebhookOutcome["kind"], number> = {
   ignored: 202,
   started: 201,
   "already-building": 200,
+  "already-handled": 200,
+  "in-progress": 202,
   "launch-failed": 503,
+  unavailable: 503,
 };
 
 /** A JSON answer GitHub shows in the hook's delivery log. */

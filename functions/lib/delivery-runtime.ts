@@ -3,9 +3,10 @@
  * the cached webhook secret, the launcher, the notifier. Tests build them with their own clients.
  */
 import { CodeBuildClient } from "@aws-sdk/client-codebuild";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { BuildNotifier, CachedSecret, CodeBuildLauncher, type Log, type Metrics, type ScheduledBuild, type WebhookDeps } from "@spot-manager/core";
+import { BuildNotifier, CachedSecret, CodeBuildLauncher, DynamoDbDeliveryLedger, type Log, type Metrics, type ScheduledBuild, type WebhookDeps } from "@spot-manager/core";
 import type { NotifyFunctionConfig, ScheduledFunctionConfig, WebhookFunctionConfig } from "./delivery-env";
 
 export type FlushableMetrics = Metrics & { flush?(): void };
@@ -34,7 +35,8 @@ export function createWebhookRuntime(
   config: WebhookFunctionConfig,
   log: Log,
   metrics: FlushableMetrics,
-  clients: { codebuild?: CodeBuildClient; secretsManager?: SecretsManagerClient } = {},
+  clients: { codebuild?: CodeBuildClient; secretsManager?: SecretsManagerClient; dynamodb?: DynamoDBClient } = {},
+  now: () => number = Date.now,
 ): WebhookRuntime {
   const secret = new CachedSecret(clients.secretsManager ?? new SecretsManagerClient({ region: config.region }), config.secretArn);
   const launcher = new CodeBuildLauncher(clients.codebuild ?? new CodeBuildClient({ region: config.region }), { projectName: config.projectName, log, metrics });
@@ -42,9 +44,11 @@ export function createWebhookRuntime(
     deps: {
       secret: () => secret.get(),
       launcher,
+      ledger: new DynamoDbDeliveryLedger(clients.dynamodb ?? new DynamoDBClient({ region: config.region }), config.deliveryTable),
       config: { repository: config.repository, branches: config.branches, environment: config.environment },
       log,
       metrics,
+      now,
     },
     log,
     metrics,

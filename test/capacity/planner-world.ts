@@ -14,10 +14,14 @@ export function cloneState(state: ObservedState): ObservedState {
   return structuredClone(state);
 }
 
-/** The state after every action of the plan went through (and, if asked, instances launched or went to match desired). */
+/**
+ * The state after every action of the plan went through and its fallback transitions were
+ * published and recorded, as a run that met no failure leaves it (and, if asked, instances
+ * launched or went to match desired).
+ */
 export function applyPlan(state: ObservedState, plan: CapacityPlan, options: { instancesFollow?: boolean } = {}): ObservedState {
   const next = cloneState(state);
-  for (const action of plan.actions) {
+  for (const action of [...plan.actions, ...plan.transitions.map((t) => t.record)]) {
     const group = next.groups[action.group];
     if (!group) throw new Error(`plan touches ${action.group}, which is not in the state`);
     if (action.kind === "tags") {

@@ -86,6 +86,28 @@ describe("notify function", () => {
     expect(sns).toReceiveCommandWith(PublishCommand, { Subject: "spot-manager build FAILED: my-sample-project @ a1b2c3d4e5f6" });
   });
 
+  it("a build the buildspec refused (its commit older than what runs) is REFUSED, not FAILED, in the subject, the body and the attributes", async () => {
+    // Prepare: the context CodeBuild gives the command that refuses
+    const refusedEvent = buildEvent((d) => {
+      d["build-status"] = "FAILED";
+      Object.assign(d["additional-information"].phases.find((p) => p["phase-type"] === "POST_BUILD")!, {
+        "phase-status": "FAILED",
+        "phase-context": ['COMMAND_EXECUTION_ERROR: Error while executing command: (\n  # DEPLOY_REFUSED: the commit built does not descend from the one its environment runs; the build fails visibly, nothing was bumped\n  if [ "$DEPLOY_OUTCOME" = "refused" ]; then ...; exit 3; fi\n)\n. Reason: exit status 3'],
+      });
+    });
+    const recorder = new Recorder();
+    // Act
+    await notifyHandler(undefined, recorder)(refusedEvent);
+    // Assess
+    expect(sns).toReceiveCommandWith(PublishCommand, {
+      Subject: "spot-manager build REFUSED: my-sample-project @ a1b2c3d4e5f6",
+      MessageAttributes: expect.objectContaining({ status: { DataType: "String", StringValue: "REFUSED" } }),
+    });
+    const message = JSON.parse(sns.commandCalls(PublishCommand)[0]!.args[0].input.Message!) as Record<string, unknown>;
+    expect(message).toMatchObject({ status: "REFUSED", buildStatus: "FAILED", summary: expect.stringMatching(/^my-sample-project REFUSED: its commit does not descend from the one its environment runs; nothing was deployed, commit a1b2c3d4e5f6$/) });
+    expect(recorder.total("BuildNotifications", { status: "REFUSED" })).toBe(1);
+  });
+
   it("events of another project, or of another kind, are acknowledged without a notification", async () => {
     expect(await notifyHandler("spot-manager-dev-sample")(buildEvent())).toEqual({ published: false, reason: "project my-sample-project is not spot-manager-dev-sample" });
     expect(await notifyHandler()(fixture("spotInterruption"))).toMatchObject({ published: false, reason: expect.stringMatching(/not a CodeBuild Build State Change event/) });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -77,7 +77,7 @@ describe("spot-manager plan-capacity", () => {
     expect(result.out).toContain("base-on-demand (on-demand, default, fallback started +3): min/max/desired 2/6/2 -> 5/6/5, 2 in service");
     expect(result.out).toContain("  min 2 -> 5: default bounds (no window open): min 2 + 3 for the spot fallback");
     expect(result.out).toMatch(/spot-general \(spot, business-hours, fallback to base-on-demand started\): min\/max\/desired 3\/20\/8 -> 3\/20\/8, 5 in service\n {2}no change/);
-    expect(result.out).toContain("fallback start: base-on-demand for spot-general, spot-manager-prod-spot-self-managed");
+    expect(result.out).toContain("fallback start: base-on-demand for spot-general, spot-manager-prod-spot-self-managed (since 2024-05-14T09:30:00.000Z), to be published");
   });
 
   it("a group with bad or missing state is listed as failed after the plan of the others, and the command fails", async () => {
@@ -121,5 +121,29 @@ describe("spot-manager plan-capacity", () => {
     const notJson = await file("broken.json", "{ groups");
     expect(((await planCapacity("--config", notJson, "--state", STATE)).error as Error).message).toMatch(/--config .*broken\.json is not JSON/);
     expect(((await planCapacity("--config", CONFIG, "--state", "/nonexistent/state.json")).error as Error).message).toMatch(/--state \/nonexistent\/state\.json: ENOENT/);
+  });
+
+  it.each([
+    ["config", { windows: [{ name: "business-hours", start: "0 8 * * MON-FRI", end: "0 19 * * MON-FRI", min: 3, max: 20, priorty: 5 }] }, 'invalid config: config.groups.spot-general.windows.0: unknown key "priorty" (did you mean "priority"?)'],
+    ["state", { inservice: 4 }, 'invalid state snapshot: groups.spot-general: unknown key "inservice" (did you mean "inService"?)'],
+  ])("an unknown key in the %s file stops it with exit code 2, naming the key and the closest known one; nothing is planned", async (which, change, message) => {
+    // Prepare
+    const config = JSON.parse(await readFile(CONFIG, "utf8")) as { groups: Record<string, Record<string, unknown>> };
+    const state = JSON.parse(await readFile(STATE, "utf8")) as { groups: Record<string, Record<string, unknown>> };
+    Object.assign((which === "config" ? config : state).groups["spot-general"]!, change);
+    // Act
+    const result = await planCapacity("--config", await file("config.json", config), "--state", await file("state.json", state), "--json");
+    // Assess
+    expect(result.error).toBeInstanceOf(UsageError);
+    expect((result.error as Error).message).toBe(message);
+    expect(result.out).toBe("");
+  });
+
+  it("a misspelt fallback key no longer changes the plan silently", async () => {
+    const config = JSON.parse(await readFile(CONFIG, "utf8")) as { fallbacks: Record<string, unknown>[] };
+    delete config.fallbacks[0]!["shortfallMinutes"];
+    config.fallbacks[0]!["shortfallMinute"] = 30;
+    const result = await planCapacity("--config", await file("config.json", config), "--state", STATE);
+    expect((result.error as Error).message).toBe('invalid config: config.fallbacks.0: unknown key "shortfallMinute" (did you mean "shortfallMinutes"?)');
   });
 });

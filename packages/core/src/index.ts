@@ -23,5 +23,6 @@ export { taintFor, taintKey, taintValue } from "./pipeline/taints";
 export * from "./eks";
 export { CLUSTER_ROLE_RULES, CLUSTER_ROLE_NAME, KUBERNETES_GROUP, type PolicyRule } from "./rbac";
 export { describeZodIssues } from "./zod-issues";
+export { closestKey, describeUnknownKeys, editDistance, strictObject } from "./strict-object";
 export * from "./delivery";
 export * from "./capacity";

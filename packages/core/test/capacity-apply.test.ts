@@ -10,7 +10,6 @@ import { mockClient } from "@spot-manager/aws-fakes";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { CapacityApplier } from "../src/capacity/apply";
 import { CAPACITY_TAGS } from "../src/capacity/constants";
-import { CapacityWriteError } from "../src/capacity/errors";
 import { planCapacity } from "../src/capacity/planner";
 import { parseCapacityPolicy } from "../src/capacity/policy";
 import type { ObservedState } from "../src/capacity/state";
@@ -56,7 +55,7 @@ function state(): ObservedState {
 async function apply(group: string, s = state()) {
   const plan = planCapacity(POLICY, s, NOW);
   const groupPlan = plan.groups.find((g) => g.group === group)!;
-  await new CapacityApplier({ eks: new EKSClient({}), autoscaling: new AutoScalingClient({}) }, { clusterName: CLUSTER }).applyGroup(
+  return new CapacityApplier({ eks: new EKSClient({}), autoscaling: new AutoScalingClient({}) }, { clusterName: CLUSTER }).applyGroup(
     groupPlan,
     s.groups[group]!,
     plan.actions.filter((a) => a.group === group),
@@ -77,13 +76,19 @@ describe("applying a managed node group's actions, only through EKS", () => {
 
   it("only desired: scalingConfig carries desiredSize alone", async () => {
     const s = state();
-    s.groups["spot"] = observed({ min: 0, max: 10, desired: 4 }, { arn: ARN, tags: { [CAPACITY_TAGS.window]: "x" } });
-    const policy = parseCapacityPolicy({ groups: { spot: { type: "managed-node-group", capacityType: "spot", default: { min: 0, max: 10, desired: 2 } } } });
+    s.groups["spot"] = observed({ min: 0, max: 10, desired: 2 }, { arn: ARN, tags: { [CAPACITY_TAGS.window]: "x" } });
+    const policy = parseCapacityPolicy({
+      groups: { spot: { type: "managed-node-group", capacityType: "spot", default: { min: 0, max: 10 }, windows: [{ name: "morning", start: "0 9 * * *", end: "0 12 * * *", min: 0, max: 10, desired: 4 }] } },
+    });
     const plan = planCapacity(policy, s, NOW);
-    await new CapacityApplier({ eks: new EKSClient({}), autoscaling: new AutoScalingClient({}) }, { clusterName: CLUSTER }).applyGroup(plan.groups[0]!, s.groups["spot"]!, plan.actions);
-    expect(eks).toReceiveCommandWith(UpdateNodegroupConfigCommand, { clusterName: CLUSTER, nodegroupName: "spot", scalingConfig: { desiredSize: 2 } });
-    expect(eks.commandCalls(UpdateNodegroupConfigCommand)[0]?.args[0].input.scalingConfig).toEqual({ desiredSize: 2 });
-    expect(eks).toReceiveCommandWith(TagResourceCommand, { resourceArn: ARN, tags: { [CAPACITY_TAGS.window]: "default" } });
+    const outcomes = await new CapacityApplier({ eks: new EKSClient({}), autoscaling: new AutoScalingClient({}) }, { clusterName: CLUSTER }).applyGroup(plan.groups[0]!, s.groups["spot"]!, plan.actions);
+    expect(eks).toReceiveCommandWith(UpdateNodegroupConfigCommand, { clusterName: CLUSTER, nodegroupName: "spot", scalingConfig: { desiredSize: 4 } });
+    expect(eks.commandCalls(UpdateNodegroupConfigCommand)[0]?.args[0].input.scalingConfig).toEqual({ desiredSize: 4 });
+    expect(eks).toReceiveCommandWith(TagResourceCommand, { resourceArn: ARN, tags: { [CAPACITY_TAGS.window]: "morning@2024-05-14T09:00:00.000Z" } });
+    expect(outcomes.map((o) => [o.action.kind, o.status, o.calls.map((c) => c.operation)])).toEqual([
+      ["desired", "applied", ["eks:UpdateNodegroupConfig"]],
+      ["tags", "applied", ["eks:TagResource"]],
+    ]);
   });
 
   it("removes tags with UntagResource", async () => {
@@ -95,18 +100,37 @@ describe("applying a managed node group's actions, only through EKS", () => {
     expect(eks).toReceiveCommandTimes(UntagResourceCommand, 1);
   });
 
-  it("stops at the first failure with the group and the operation named; nothing after it is sent", async () => {
+  it("stops at the first failure with the operation named; nothing after it is sent, and the report says so", async () => {
     eks.on(TagResourceCommand).rejects(new Error("AccessDeniedException: not authorized to perform eks:TagResource"));
-    const failure = apply("base");
-    await expect(failure).rejects.toThrowError(CapacityWriteError);
-    await expect(apply("base")).rejects.toThrowError("eks:TagResource failed: AccessDeniedException: not authorized to perform eks:TagResource");
+    const outcomes = await apply("base");
+    expect(outcomes.map((o) => [o.action.kind, o.status])).toEqual([
+      ["tags", "failed"],
+      ["min", "not-sent"],
+      ["desired", "not-sent"],
+    ]);
+    expect(outcomes[0]).toMatchObject({
+      error: "eks:TagResource failed: AccessDeniedException: not authorized to perform eks:TagResource",
+      calls: [{ operation: "eks:TagResource", ok: false, error: "AccessDeniedException: not authorized to perform eks:TagResource" }],
+    });
     expect(eks).not.toReceiveCommand(UpdateNodegroupConfigCommand);
+  });
+
+  it("a tag write that went through stays applied when the update after it is refused", async () => {
+    eks.on(UpdateNodegroupConfigCommand).rejects(Object.assign(new Error("Nodegroup cannot be updated as it is currently not in Active State"), { name: "ResourceInUseException" }));
+    const outcomes = await apply("base");
+    expect(outcomes.map((o) => [o.action.kind, o.status, o.calls])).toEqual([
+      ["tags", "applied", [{ operation: "eks:TagResource", ok: true }]],
+      ["min", "failed", [{ operation: "eks:UpdateNodegroupConfig", ok: false, error: "Nodegroup cannot be updated as it is currently not in Active State" }]],
+      ["desired", "failed", [{ operation: "eks:UpdateNodegroupConfig", ok: false, error: "Nodegroup cannot be updated as it is currently not in Active State" }]],
+    ]);
   });
 
   it("refuses to tag a node group whose ARN it does not know", async () => {
     const s = state();
     delete s.groups["base"]!.arn;
-    await expect(apply("base", s)).rejects.toThrowError("eks:TagResource failed: the node group's ARN is unknown");
+    const [tags] = await apply("base", s);
+    expect(tags).toMatchObject({ status: "failed", error: "eks:TagResource failed: the node group's ARN is unknown" });
+    expect(eks.calls()).toHaveLength(0);
   });
 });
 

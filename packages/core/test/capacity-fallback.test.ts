@@ -75,7 +75,17 @@ describe("spot fallback over time", () => {
     expect(at(5)).toMatchObject({ phase: "pending", min: 1 });
     expect(at(5).plan.actions).toEqual([]);
     expect(at(10)).toMatchObject({ phase: "started", extra: 3, min: 4 });
-    expect(at(10).plan.transitions).toEqual([{ phase: "start", onDemandGroup: "on-demand", spotGroups: ["spot"], extra: 3, reason: expect.stringContaining("spot short by 3 for 10 min") }]);
+    expect(at(10).plan.transitions).toEqual([
+      {
+        phase: "start",
+        onDemandGroup: "on-demand",
+        spotGroups: ["spot"],
+        extra: 3,
+        since: new Date(START + minutes(10)),
+        reason: expect.stringContaining("spot short by 3 for 10 min"),
+        record: { group: "on-demand", kind: "tags", from: {}, to: { [CAPACITY_TAGS.announced]: "start@2024-05-14T09:10:00.000Z" }, reason: "the start of the spot fallback was published" },
+      },
+    ]);
     expect(at(10).plan.actions.map((a) => a.kind)).toEqual(["tags", "min", "desired"]);
     expect(at(15).plan.actions).toEqual([]);
     // the shortfall grows to 6: the floor follows, but never past maxExtra (4); max makes room for it
@@ -183,6 +193,56 @@ describe("spot fallback over time", () => {
       { kind: "min", from: 5, to: 3 },
       { kind: "max", from: 5, to: 4 },
       { kind: "desired", from: 5, to: 4 },
+    ]);
+  });
+});
+
+describe("fallback transitions are due until they are recorded as published", () => {
+  /** The on-demand group's memory after the plan's actions went through, but not its transition records (a run whose publish did not happen). */
+  function actionsOnly(state: ObservedState, plan: CapacityPlan): ObservedState {
+    return applyPlan(state, { ...plan, transitions: [] });
+  }
+
+  it("a start whose change went through but was never published is due again, with the same time, until its record is written", () => {
+    // Prepare: spot short for 10 minutes at 09:10
+    const policy = policyWith();
+    const { state } = run(policy, (m) => (m < 10 ? { desired: 6, inService: 3 } : { desired: 6, inService: 3 }), 2);
+    const first = planCapacity(policy, state(), new Date(START + minutes(10)));
+    expect(first.transitions.map((t) => [t.phase, t.since.toISOString()])).toEqual([["start", "2024-05-14T09:10:00.000Z"]]);
+    // Act: the memory and the floor are written, the publication is not; two more runs
+    const unannounced = actionsOnly(state(), first);
+    const second = planCapacity(policy, unannounced, new Date(START + minutes(12)));
+    const recorded = applyPlan(unannounced, second);
+    const third = planCapacity(policy, recorded, new Date(START + minutes(14)));
+    // Assess
+    expect(second.actions).toEqual([]);
+    expect(second.transitions).toEqual([expect.objectContaining({ phase: "start", since: new Date(START + minutes(10)), extra: 3, reason: expect.stringMatching(/^spot fallback active since 2024-05-14T09:10:00.000Z: /) })]);
+    expect(recorded.groups["on-demand"]?.tags[CAPACITY_TAGS.announced]).toBe("start@2024-05-14T09:10:00.000Z");
+    expect(third.transitions).toEqual([]);
+  });
+
+  it("an end is due while the start was announced, and comes before the start of a fallback that followed it", () => {
+    const policy = policyWith();
+    const state: ObservedState = {
+      groups: {
+        "on-demand": observed({ min: 3, max: 4, desired: 3 }, { tags: { [CAPACITY_TAGS.announced]: "start@2024-05-14T08:00:00.000Z", [CAPACITY_TAGS.fallbackSince]: "2024-05-14T09:00:00.000Z", [CAPACITY_TAGS.fallbackExtra]: "2" } }),
+        spot: observed({ min: 0, max: 10, desired: 6 }, { inService: 4 }),
+      },
+    };
+    const plan = planCapacity(policy, state, new Date(START + minutes(5)));
+    expect(plan.transitions.map((t) => [t.phase, t.since.toISOString(), t.record.from, t.record.to])).toEqual([
+      ["end", "2024-05-14T08:00:00.000Z", { [CAPACITY_TAGS.announced]: "start@2024-05-14T08:00:00.000Z" }, {}],
+      ["start", "2024-05-14T09:00:00.000Z", {}, { [CAPACITY_TAGS.announced]: "start@2024-05-14T09:00:00.000Z" }],
+    ]);
+    expect(planCapacity(policy, applyPlan(state, plan), new Date(START + minutes(6))).transitions).toEqual([]);
+  });
+
+  it("an unreadable announced tag fails the on-demand group, naming the tag", () => {
+    const state: ObservedState = {
+      groups: { "on-demand": observed({ min: 1, max: 4, desired: 1 }, { tags: { [CAPACITY_TAGS.announced]: "yes" } }), spot: observed({ min: 0, max: 10, desired: 4 }) },
+    };
+    expect(planCapacity(policyWith(), state, new Date(START)).failures).toEqual([
+      { group: "on-demand", error: 'tag spot-manager/fallback-announced="yes" is not start@<ISO 8601 time>; fix or remove it' },
     ]);
   });
 });

@@ -50,21 +50,54 @@ describe("planning by schedule", () => {
     ]);
   });
 
-  it("when a window opens it sets min and max, sets its desired once and marks the window as applied", () => {
+  it("when a window opens it sets min and max, raises desired to its floor once and marks the window as applied", () => {
     const state = inPlace();
     state.groups["spot-general"] = observed({ min: 0, max: 6, desired: 2 }, { tags: { [CAPACITY_TAGS.window]: "business-hours@2024-05-13T06:00:00.000Z" } });
     const plan = planCapacity(POLICY, state, TUESDAY);
     expect(plan.actions).toEqual([
       { group: "spot-general", kind: "min", from: 0, to: 3, reason: "window business-hours (opened 2024-05-14 08:00 Europe/Berlin): min 3" },
       { group: "spot-general", kind: "max", from: 6, to: 20, reason: "window business-hours (opened 2024-05-14 08:00 Europe/Berlin): max 20" },
-      { group: "spot-general", kind: "desired", from: 2, to: 4, reason: "window business-hours (opened 2024-05-14 08:00 Europe/Berlin) opened: desired 4" },
+      { group: "spot-general", kind: "desired", from: 2, to: 4, reason: "window business-hours (opened 2024-05-14 08:00 Europe/Berlin) opened: desired 2 raised to its floor 4" },
       {
         group: "spot-general",
         kind: "tags",
         from: { [CAPACITY_TAGS.window]: "business-hours@2024-05-13T06:00:00.000Z" },
         to: { [CAPACITY_TAGS.window]: OPENED },
-        reason: "window business-hours (opened 2024-05-14 08:00 Europe/Berlin): its desired is set once; from here the autoscalers move it",
+        reason: "window business-hours (opened 2024-05-14 08:00 Europe/Berlin): its desired floor 4 applies once per opening (desired 4); from here the autoscalers move it",
       },
+    ]);
+  });
+
+  it("a window opening never shrinks a busy group: Cluster Autoscaler's 6 stays when the window's floor is 4", () => {
+    // Prepare: Tuesday 07:59 in Berlin, CA has scaled spot to the default max of 6
+    const policy = parseCapacityPolicy(JSON.parse(readFileSync(join(import.meta.dirname, "../../../test/capacity/policy.sample.json"), "utf8")));
+    const state: ObservedState = {
+      groups: {
+        "base-on-demand": observed({ min: 2, max: 6, desired: 2 }),
+        "spot-general": observed({ min: 0, max: 6, desired: 6 }, { tags: { [CAPACITY_TAGS.window]: "business-hours@2024-05-13T06:00:00.000Z" } }),
+        "spot-manager-prod-spot-self-managed": observed({ min: 0, max: 4, desired: 0 }),
+      },
+    };
+    // Act: the first run after 08:00
+    const plan = planCapacity(policy, state, at("2024-05-14T06:01:00Z"));
+    // Assess: bounds move, desired does not, and the opening is marked so it is not applied again
+    const spot = plan.actions.filter((a) => a.group === "spot-general");
+    expect(spot.map(({ kind, from, to }) => [kind, from, to])).toEqual([
+      ["min", 0, 3],
+      ["max", 6, 20],
+      ["tags", { [CAPACITY_TAGS.window]: "business-hours@2024-05-13T06:00:00.000Z" }, { [CAPACITY_TAGS.window]: OPENED }],
+    ]);
+    expect(plan.groups.find((g) => g.group === "spot-general")?.target).toEqual({ min: 3, max: 20, desired: 6 });
+  });
+
+  it("the first run after a deploy, inside an open window, raises desired to the floor at most and never lowers it", () => {
+    const state = inPlace();
+    state.groups["spot-general"] = observed({ min: 3, max: 20, desired: 9 });
+    const busy = planCapacity(POLICY, state, TUESDAY);
+    expect(busy.actions).toEqual([expect.objectContaining({ group: "spot-general", kind: "tags", to: { [CAPACITY_TAGS.window]: OPENED } })]);
+    state.groups["spot-general"] = observed({ min: 3, max: 20, desired: 3 });
+    expect(planCapacity(POLICY, state, TUESDAY).actions.filter((a) => a.kind === "desired")).toEqual([
+      { group: "spot-general", kind: "desired", from: 3, to: 4, reason: "window business-hours (opened 2024-05-14 08:00 Europe/Berlin) opened: desired 3 raised to its floor 4" },
     ]);
   });
 
@@ -85,6 +118,14 @@ describe("planning by schedule", () => {
       { group: "spot-general", kind: "max", from: 20, to: 6, reason: "default bounds (no window open): max 6" },
       { group: "spot-general", kind: "desired", from: 7, to: 6, reason: "desired 7 lowered to the new max 6" },
     ]);
+  });
+
+  it("closing only clamps: a desired already within the default bounds is left to the autoscalers", () => {
+    const state = inPlace();
+    state.groups["spot-general"]!.desired = 5;
+    const plan = planCapacity(POLICY, state, at("2024-05-14T17:00:00Z"));
+    expect(plan.actions.map((a) => a.kind)).toEqual(["min", "max"]);
+    expect(plan.groups.find((g) => g.group === "spot-general")?.target).toEqual({ min: 0, max: 6, desired: 5 });
   });
 
   it("applying the plan and planning again at once plans nothing", () => {

@@ -35,6 +35,7 @@ describe("CodeBuild Build State Change", () => {
       durationSeconds: 117,
       logUrl: "https://console.aws.amazon.com/cloudwatch/home?region=us-west-2#logEvent:group=/aws/codebuild/my-sample-project;stream=8745a7a9-c340-456a-9166-edf953571bEX",
       buildUrl: "https://us-west-2.console.aws.amazon.com/codesuite/codebuild/123456789012/projects/my-sample-project/build/my-sample-project%3A8745a7a9-c340-456a-9166-edf953571bEX/?region=us-west-2",
+      refused: false,
       environment: {},
     });
   });

@@ -108,22 +108,29 @@ describe("receiving a GitHub delivery", () => {
     expect(recorder.total("WebhooksReceived")).toBe(0);
   });
 
-  it("CodeBuild failing: launch-failed with the reason; the secret failing: thrown", async () => {
+  it("CodeBuild failing: launch-failed with the reason; the secret failing: unavailable, with the reason logged", async () => {
     const failing = new FakeLauncher(async () => {
       throw new BuildLaunchError("starting a build of p failed: Rate exceeded", "p");
     });
     expect((await receive(request(push()), failing)).outcome).toEqual({ kind: "launch-failed", message: "starting a build of p failed: Rate exceeded" });
 
-    const unreadable = receiveGitHubWebhook(
+    const log = new Recorder();
+    const launcher = new FakeLauncher();
+    const unreadable = await receiveGitHubWebhook(
       {
         secret: async () => {
           throw new SecretUnavailableError("arn:aws:secretsmanager:us-west-2:123456789012:secret:hook", "GetSecretValue failed: AccessDenied");
         },
-        launcher: new FakeLauncher(),
+        launcher,
         config: CONFIG,
+        log,
       },
       request(push()),
     );
-    await expect(unreadable).rejects.toThrowError(SecretUnavailableError);
+    expect(unreadable).toMatchObject({ kind: "unavailable", reason: "secret" });
+    expect(log.lines).toEqual([expect.objectContaining({ level: "ERROR", extra: expect.objectContaining({ error: expect.stringContaining("GetSecretValue failed: AccessDenied") }) })]);
+    expect(launcher.requests).toEqual([]);
+    // anything else is a bug and is thrown
+    await expect(receiveGitHubWebhook({ secret: async () => Promise.reject(new TypeError("boom")), launcher, config: CONFIG }, request(push()))).rejects.toThrowError(TypeError);
   });
 });

@@ -32,7 +32,8 @@ export function planAsJson(plan: CapacityPlan): Record<string, unknown> {
     at: plan.at.toISOString(),
     actions: plan.actions.map(({ group, kind, from, to, reason }) => ({ group, kind, from, to, reason })),
     failures: plan.failures,
-    transitions: plan.transitions,
+    // due for publication: the function publishes these once the on-demand group's change went through
+    transitions: plan.transitions.map(({ phase, onDemandGroup, spotGroups, extra, since, reason }) => ({ phase, onDemandGroup, spotGroups, extra, since: since.toISOString(), reason })),
     groups: plan.groups.map((g) => ({
       group: g.group,
       type: g.type,
@@ -58,7 +59,9 @@ function planAsText(plan: CapacityPlan): string {
     if (actions.length === 0 && !group.busy) lines.push("  no change");
     for (const action of actions) lines.push(`  ${action.kind} ${show(action.from)} -> ${show(action.to)}: ${action.reason}`);
   }
-  for (const transition of plan.transitions) lines.push(`fallback ${transition.phase}: ${transition.onDemandGroup} for ${transition.spotGroups.join(", ")}`);
+  for (const transition of plan.transitions) {
+    lines.push(`fallback ${transition.phase}: ${transition.onDemandGroup} for ${transition.spotGroups.join(", ")} (since ${transition.since.toISOString()}), to be published`);
+  }
   for (const failure of plan.failures) lines.push(`FAILED ${failure.group}: ${failure.error}`);
   return lines.join("\n");
 }

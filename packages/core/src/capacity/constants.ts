@@ -16,7 +16,13 @@ export const CAPACITY_TAGS = {
   healthySince: "spot-manager/healthy-since",
   /** On the on-demand group, during the return: when the fallback floor was last lowered. */
   lastStepDown: "spot-manager/fallback-step-down-at",
-  /** On any group: the schedule entry whose `desired` was last applied (`<window>@<opened at>` or `default`). */
+  /**
+   * On the on-demand group: the last fallback transition published, `start@<fallback-since>`;
+   * removed once that fallback's end is published. Written only after the publish went through,
+   * so a transition whose change failed is published once the change is made, and only once.
+   */
+  announced: "spot-manager/fallback-announced",
+  /** On any group: the window opening whose desired floor was last applied (`<window>@<opened at>`). */
   window: "spot-manager/window",
 } as const;
 
@@ -39,6 +45,13 @@ export const CAPACITY_METRICS = {
 
 /** The interruption function's service dimension on the SpotInterruptions metric. */
 export const INTERRUPTION_SERVICE = "spot-manager-interruption";
+
+/**
+ * Minutes desired must stay above in service before spot counts as short. Shorter than
+ * cluster-autoscaler's max-node-provision-time (10 minutes in the Cluster stack) minus a run
+ * interval, so the shortfall is seen before CA gives the missing nodes up.
+ */
+export const DEFAULT_SHORTFALL_MINUTES = 5;
 
 /** Scaling-activity status messages that mean spot ran out (EC2 error codes). */
 export const DEFAULT_CAPACITY_FAILURE_REASONS = ["InsufficientInstanceCapacity", "UnfulfillableCapacity", "MaxSpotInstanceCountExceeded"] as const;

@@ -42,3 +42,14 @@ export class CapacityWriteError extends Error {
     super(`${operation} failed: ${options?.cause instanceof Error ? options.cause.message : String(options?.cause)}`, options);
   }
 }
+
+/** The notification topic did not accept a fallback notification. */
+export class CapacityNotifyError extends Error {
+  override readonly name = "CapacityNotifyError";
+  constructor(
+    readonly topicArn: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`sns:Publish to ${topicArn} failed: ${options?.cause instanceof Error ? options.cause.message : String(options?.cause)}`, options);
+  }
+}

@@ -1,5 +1,14 @@
-export { CAPACITY_IAM_ACTIONS, CAPACITY_METRICS, CAPACITY_TAGS, CAPACITY_TAG_PREFIX, DEFAULT_CAPACITY_FAILURE_REASONS, FALLBACK_TAG_KEYS, INTERRUPTION_SERVICE } from "./constants";
-export { CapacityWriteError, CronSyntaxError, GroupStateError, InvalidSnapshotError } from "./errors";
+export {
+  CAPACITY_IAM_ACTIONS,
+  CAPACITY_METRICS,
+  CAPACITY_TAGS,
+  CAPACITY_TAG_PREFIX,
+  DEFAULT_CAPACITY_FAILURE_REASONS,
+  DEFAULT_SHORTFALL_MINUTES,
+  FALLBACK_TAG_KEYS,
+  INTERRUPTION_SERVICE,
+} from "./constants";
+export { CapacityNotifyError, CapacityWriteError, CronSyntaxError, GroupStateError, InvalidSnapshotError } from "./errors";
 export { isTimeZone, instantOf, offsetAt, wallAt, formatWall } from "./zone";
 export { parseCron, previousFiring, cronMatchesDay, cronMatchesWall, CRON_HORIZON_DAYS, type Cron } from "./cron";
 export {
@@ -19,7 +28,7 @@ export {
 } from "./policy";
 export { parseSnapshot, toSnapshot, observedGroupSchema, type ObservedGroup, type ObservedState, type ScalingActivity, type Snapshot } from "./state";
 export { resolveSchedule, windowState, type ScheduleEntry, type WindowState } from "./schedule";
-export { readMemory, memoryTags, type FallbackMemory } from "./memory";
+export { readMemory, readAnnounced, memoryTags, type FallbackMemory } from "./memory";
 export { decideFallback, holdFallback, spotHealth, type FallbackDecision, type FallbackPhase, type SpotHealth } from "./fallback";
 export {
   planCapacity,
@@ -34,6 +43,17 @@ export {
   type TagsAction,
 } from "./planner";
 export { CapacityObserver, type CapacityReadClients, type ObserverOptions, type StateSource } from "./observe";
-export { CapacityApplier, type CapacityWriteClients, type CapacityWriter } from "./apply";
+export { CapacityApplier, type ActionOutcome, type CallOutcome, type CapacityWriteClients, type CapacityWriter } from "./apply";
 export { SnsCapacityNotifier, noCapacityNotifications, FALLBACK_NOTIFICATION_KIND, type CapacityNotifier, type FallbackNotification } from "./notify";
-export { runCapacity, type CapacityActionReport, type CapacityActionStatus, type CapacityRunDeps, type CapacityRunOptions, type CapacityRunReport } from "./run";
+export {
+  runCapacity,
+  transitionId,
+  type CapacityActionReport,
+  type CapacityActionStatus,
+  type CapacityRunDeps,
+  type CapacityRunOptions,
+  type CapacityRunReport,
+  type TransitionReport,
+  type TransitionStatus,
+} from "./run";
+export { checkAutoscalerTiming, rateMinutes, type AutoscalerTiming, type TimingProblem } from "./autoscaler";

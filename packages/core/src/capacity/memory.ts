@@ -52,6 +52,20 @@ export function readMemory(group: string, tags: Record<string, string>, now: num
   };
 }
 
+/**
+ * When the fallback whose start was last published started (from `start@<time>` in the
+ * announced tag); undefined when no start awaits its end. Throws GroupStateError on a bad value.
+ */
+export function readAnnounced(group: string, tags: Record<string, string>, now: number): Date | undefined {
+  const text = tags[CAPACITY_TAGS.announced];
+  if (text === undefined) return undefined;
+  if (!text.startsWith("start@")) throw new GroupStateError(group, `tag ${CAPACITY_TAGS.announced}="${text}" is not start@<ISO 8601 time>; fix or remove it`);
+  return readTime(group, { [CAPACITY_TAGS.announced]: text.slice("start@".length) }, CAPACITY_TAGS.announced, now);
+}
+
+/** The announced tag's value for a fallback that started at `since`. */
+export const announcedValue = (since: Date) => `start@${since.toISOString()}`;
+
 /** The tags that hold a memory (absent keys are removed). */
 export function memoryTags(memory: FallbackMemory): Record<string, string> {
   const tags: Record<string, string> = {};
@@ -65,9 +79,10 @@ export function memoryTags(memory: FallbackMemory): Record<string, string> {
   return tags;
 }
 
-/** The fallback tags a group carries now. */
-export function fallbackTagsOf(tags: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(FALLBACK_TAG_KEYS.filter((key) => tags[key] !== undefined).map((key) => [key, tags[key] as string]));
+/** The fallback tags a group carries now (the announced tag only when asked: it is written on its own). */
+export function fallbackTagsOf(tags: Record<string, string>, options: { withAnnounced?: boolean } = {}): Record<string, string> {
+  const keys: string[] = [...FALLBACK_TAG_KEYS, ...(options.withAnnounced ? [CAPACITY_TAGS.announced] : [])];
+  return Object.fromEntries(keys.filter((key) => tags[key] !== undefined).map((key) => [key, tags[key] as string]));
 }
 
 export function sameTags(a: Record<string, string>, b: Record<string, string>): boolean {

@@ -1,7 +1,7 @@
 /** Notifications when a spot fallback starts and ends: a JSON body on an SNS topic. */
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { PRODUCT } from "../constants";
-import type { Log } from "../observability";
+import { CapacityNotifyError } from "./errors";
 
 export interface FallbackNotification {
   phase: "start" | "end";
@@ -11,10 +11,16 @@ export interface FallbackNotification {
   /** Instances the on-demand group holds above its schedule after the change. */
   extra: number;
   reason: string;
+  /** When this fallback started (ISO 8601). */
+  since: string;
+  /** The same for every attempt at this transition: `<cluster>/<group>/<phase>/<since>`; subscribers may drop repeats by it. */
+  id: string;
+  /** When it was published (ISO 8601). */
   at: string;
 }
 
 export interface CapacityNotifier {
+  /** Publishes; throws when the notification was not accepted (the caller retries on its next run). */
   publish(notification: FallbackNotification): Promise<void>;
 }
 
@@ -26,10 +32,9 @@ export class SnsCapacityNotifier implements CapacityNotifier {
   constructor(
     private readonly sns: SNSClient,
     private readonly topicArn: string,
-    private readonly log: Log,
   ) {}
 
-  /** Publishes; a failed publish is logged, never allowed to fail the change it reports on. */
+  /** Publishes; throws CapacityNotifyError when SNS refuses, so the run can try again later. */
   async publish(notification: FallbackNotification): Promise<void> {
     const subject = `${PRODUCT} ${FALLBACK_NOTIFICATION_KIND} ${notification.phase}: ${notification.onDemandGroup}`.slice(0, 100);
     try {
@@ -46,7 +51,7 @@ export class SnsCapacityNotifier implements CapacityNotifier {
         }),
       );
     } catch (error) {
-      this.log.warn("notification not published", { error: (error as Error).message, topicArn: this.topicArn });
+      throw new CapacityNotifyError(this.topicArn, { cause: error });
     }
   }
 }

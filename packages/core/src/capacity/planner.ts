@@ -5,19 +5,25 @@
  * others are planned.
  *
  * Per group: the schedule entry in force sets min and max; an on-demand group covering for spot
- * gets the fallback's extra on its min (and max, where the floor passes it). `desired` is only
- * moved into the new bounds, except when a window that names a desired opens: then it is set once
- * (recorded in the spot-manager/window tag) and left to Cluster Autoscaler and the HPA after that.
+ * gets the fallback's extra on its min (and max, where the floor passes it). `desired` belongs to
+ * Cluster Autoscaler and the HPA: it is only moved into the new bounds, and raised (never lowered)
+ * to the floor a window names when that window opens, once per opening (recorded in the
+ * spot-manager/window tag, even when desired was already above the floor).
  *
  * Actions of a group are listed in the order they must be applied: the fallback memory first (so a
  * failed change is retried from the recorded intent), then min/max/desired, then the window mark
  * (only once the desired it records was set).
+ *
+ * Fallback transitions are what is still to be published: a start whose fallback is recorded but
+ * not yet announced (spot-manager/fallback-announced), an end whose start was announced. The run
+ * publishes them once the on-demand group's change went through, then records each with the tag
+ * action it carries; until then every plan lists them again, so none is lost or sent twice.
  */
 import { errorMessage } from "../errors";
 import { BROKEN_NODEGROUP_STATES, BUSY_NODEGROUP_STATES, CAPACITY_TAGS } from "./constants";
 import { GroupStateError } from "./errors";
 import { decideFallback, holdFallback, spotHealth, type FallbackDecision, type FallbackPhase } from "./fallback";
-import { fallbackTagsOf, memoryTags, readMemory, sameTags, type FallbackMemory } from "./memory";
+import { announcedValue, fallbackTagsOf, memoryTags, readAnnounced, readMemory, sameTags, type FallbackMemory } from "./memory";
 import type { Bounds, CapacityPolicy, FallbackRule, GroupPolicy, GroupType } from "./policy";
 import { resolveSchedule, type ScheduleEntry } from "./schedule";
 import type { ObservedGroup, ObservedState } from "./state";
@@ -72,8 +78,13 @@ export interface FallbackTransition {
   phase: "start" | "end";
   onDemandGroup: string;
   spotGroups: string[];
+  /** Instances the fallback holds above the schedule after this transition (0 for an end). */
   extra: number;
+  /** When the fallback this transition belongs to started. */
+  since: Date;
   reason: string;
+  /** Written once the transition was published: marks it as announced. */
+  record: TagsAction;
 }
 
 export interface CapacityPlan {
@@ -110,6 +121,8 @@ function describeSchedule(schedule: ScheduleEntry): string {
 interface RuleOutcome {
   rule: FallbackRule;
   decision: FallbackDecision;
+  /** Since when the fallback whose start was published last runs (the announced tag). */
+  announced?: Date;
 }
 
 /** Evaluates one fallback rule; reports what keeps it from being evaluated and holds it then. */
@@ -117,14 +130,17 @@ function evaluateRule(rule: FallbackRule, ready: Map<string, ObservedGroup>, sta
   const onDemand = ready.get(rule.onDemandGroup);
   if (!onDemand) return undefined;
   let memory: FallbackMemory;
+  let announced: Date | undefined;
   try {
     memory = readMemory(rule.onDemandGroup, onDemand.tags, now);
+    announced = readAnnounced(rule.onDemandGroup, onDemand.tags, now);
   } catch (error) {
     failures.push({ group: rule.onDemandGroup, error: errorMessage(error) });
     ready.delete(rule.onDemandGroup);
     return undefined;
   }
-  if (isBusy(onDemand)) return { rule, decision: holdFallback(rule, memory, `${rule.onDemandGroup} is ${onDemand.status}`) };
+  const outcome = (decision: FallbackDecision): RuleOutcome => ({ rule, decision, ...(announced ? { announced } : {}) });
+  if (isBusy(onDemand)) return outcome(holdFallback(rule, memory, `${rule.onDemandGroup} is ${onDemand.status}`));
   const problems: string[] = [];
   const spot: [string, ObservedGroup][] = [];
   for (const name of rule.spotGroups) {
@@ -142,8 +158,38 @@ function evaluateRule(rule: FallbackRule, ready: Map<string, ObservedGroup>, sta
     }
     spot.push([name, group]);
   }
-  if (problems.length > 0) return { rule, decision: holdFallback(rule, memory, problems.join("; ")) };
-  return { rule, decision: decideFallback(rule, memory, spotHealth(rule, spot, now), now) };
+  if (problems.length > 0) return outcome(holdFallback(rule, memory, problems.join("; ")));
+  return outcome(decideFallback(rule, memory, spotHealth(rule, spot, now), now));
+}
+
+/** What is still to be published for a rule: the end of the announced fallback, the start of the current one. */
+function pendingTransitions(group: string, outcome: RuleOutcome, tags: Record<string, string>): FallbackTransition[] {
+  const { rule, decision, announced } = outcome;
+  const since = decision.memory.since;
+  const pending: FallbackTransition[] = [];
+  let current = tags[CAPACITY_TAGS.announced];
+  const record = (to: Record<string, string>, reason: string): TagsAction => {
+    const action: TagsAction = { group, kind: "tags", from: current === undefined ? {} : { [CAPACITY_TAGS.announced]: current }, to, reason };
+    current = to[CAPACITY_TAGS.announced];
+    return action;
+  };
+  if (announced && since?.getTime() !== announced.getTime()) {
+    const reason = decision.transition === "end" ? decision.reason : `the spot fallback that started ${announced.toISOString()} is over`;
+    pending.push({ phase: "end", onDemandGroup: group, spotGroups: rule.spotGroups, extra: 0, since: announced, reason, record: record({}, "the end of the spot fallback was published") });
+  }
+  if (since && announced?.getTime() !== since.getTime()) {
+    const reason = decision.transition === "start" ? decision.reason : `spot fallback active since ${since.toISOString()}: ${decision.reason}`;
+    pending.push({
+      phase: "start",
+      onDemandGroup: group,
+      spotGroups: rule.spotGroups,
+      extra: decision.extra,
+      since,
+      reason,
+      record: record({ [CAPACITY_TAGS.announced]: announcedValue(since) }, "the start of the spot fallback was published"),
+    });
+  }
+  return pending;
 }
 
 /** Plans every group of the policy at `at` (see the module comment). */
@@ -179,8 +225,9 @@ export function planCapacity(policy: CapacityPolicy, state: ObservedState, at: D
     const extra = covering?.decision.extra ?? 0;
     const min = schedule.bounds.min + extra;
     const max = Math.max(schedule.bounds.max, min);
-    const windowDesired = schedule.bounds.desired !== undefined && observed.tags[CAPACITY_TAGS.window] !== schedule.id ? schedule.bounds.desired : undefined;
-    const desired = clamp(windowDesired ?? observed.desired, min, max);
+    // a window's desired is a floor applied once per opening; it never takes desired down
+    const windowFloor = schedule.bounds.desired !== undefined && observed.tags[CAPACITY_TAGS.window] !== schedule.id ? schedule.bounds.desired : undefined;
+    const desired = clamp(Math.max(observed.desired, windowFloor ?? 0), min, max);
     const related = covering ?? bySpot.get(name);
     const plan: GroupPlan = {
       group: name,
@@ -198,7 +245,7 @@ export function planCapacity(policy: CapacityPolicy, state: ObservedState, at: D
     }
 
     const where = describeSchedule(schedule);
-    const memoryFrom = fallbackTagsOf(observed.tags);
+    const memoryFrom = covering ? fallbackTagsOf(observed.tags) : fallbackTagsOf(observed.tags, { withAnnounced: true });
     const memoryTo = covering ? memoryTags(covering.decision.memory) : {};
     if (!sameTags(memoryFrom, memoryTo)) {
       const reason = covering ? covering.decision.reason : "no fallback rule covers this group any more: its fallback tags are removed";
@@ -212,29 +259,24 @@ export function planCapacity(policy: CapacityPolicy, state: ObservedState, at: D
     }
     if (desired !== observed.desired) {
       const reason =
-        windowDesired === undefined
-          ? observed.desired < min
-            ? `desired ${observed.desired} raised to the new min ${min}`
-            : `desired ${observed.desired} lowered to the new max ${max}`
-          : desired === windowDesired
-            ? `${where} opened: desired ${desired}`
-            : `${where} opened: desired ${windowDesired}, kept within ${min}..${max}`;
+        observed.desired > max
+          ? `desired ${observed.desired} lowered to the new max ${max}`
+          : windowFloor !== undefined && windowFloor > observed.desired && desired > min
+            ? `${where} opened: desired ${observed.desired} raised to its floor ${windowFloor}${desired === windowFloor ? "" : `, kept within ${min}..${max}`}`
+            : `desired ${observed.desired} raised to the new min ${min}`;
       actions.push({ group: name, kind: "desired", from: observed.desired, to: desired, reason });
     }
-    if (windowDesired !== undefined) {
+    if (windowFloor !== undefined) {
       const previous = observed.tags[CAPACITY_TAGS.window];
       actions.push({
         group: name,
         kind: "tags",
         from: previous === undefined ? {} : { [CAPACITY_TAGS.window]: previous },
         to: { [CAPACITY_TAGS.window]: schedule.id },
-        reason: `${where}: its desired is set once; from here the autoscalers move it`,
+        reason: `${where}: its desired floor ${windowFloor} applies once per opening (desired ${desired}); from here the autoscalers move it`,
       });
     }
-    const transition = covering?.decision.transition;
-    if (covering && transition) {
-      transitions.push({ phase: transition, onDemandGroup: name, spotGroups: covering.rule.spotGroups, extra: covering.decision.extra, reason: covering.decision.reason });
-    }
+    if (covering) transitions.push(...pendingTransitions(name, covering, observed.tags));
   }
   return { at, actions, groups, failures, transitions };
 }

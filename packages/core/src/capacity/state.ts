@@ -4,6 +4,7 @@
  * `plan-capacity` command reads the same shape from a JSON snapshot.
  */
 import * as z from "zod";
+import { strictObject } from "../strict-object";
 import { describeZodIssues } from "../zod-issues";
 import { InvalidSnapshotError } from "./errors";
 
@@ -45,27 +46,27 @@ export interface ObservedState {
 const count = z.number().int().min(0);
 const instant = z.iso.datetime({ offset: true }).transform((text) => new Date(text));
 
-export const observedGroupSchema = z
-  .object({
-    min: count,
-    max: count,
-    desired: count,
-    inService: count,
-    tags: z.record(z.string(), z.string()).default({}),
-    status: z.string().optional(),
-    arn: z.string().startsWith("arn:").optional(),
-    autoScalingGroupName: z.string().min(1).optional(),
-    /** Omitted: no recent activities. */
-    activities: z.array(z.object({ start: instant, status: z.string().min(1), message: z.string().optional() })).default([]),
-    /** Omitted: no interruptions. */
-    interruptions: count.default(0),
-  })
-  .superRefine((group, ctx) => {
-    if (group.min > group.max) ctx.addIssue({ code: "custom", path: ["min"], message: `must be <= max (${group.max})`, input: group.min });
-    if (group.desired < group.min || group.desired > group.max) ctx.addIssue({ code: "custom", path: ["desired"], message: `must be within min..max (${group.min}..${group.max})`, input: group.desired });
-  });
+const activitySchema = strictObject({ start: instant, status: z.string().min(1), message: z.string().optional() });
 
-const snapshotSchema = z.object({
+export const observedGroupSchema = strictObject({
+  min: count,
+  max: count,
+  desired: count,
+  inService: count,
+  tags: z.record(z.string(), z.string()).default({}),
+  status: z.string().optional(),
+  arn: z.string().startsWith("arn:").optional(),
+  autoScalingGroupName: z.string().min(1).optional(),
+  /** Omitted: no recent activities. */
+  activities: z.array(activitySchema).default([]),
+  /** Omitted: no interruptions. */
+  interruptions: count.default(0),
+}).superRefine((group, ctx) => {
+  if (group.min > group.max) ctx.addIssue({ code: "custom", path: ["min"], message: `must be <= max (${group.max})`, input: group.min });
+  if (group.desired < group.min || group.desired > group.max) ctx.addIssue({ code: "custom", path: ["desired"], message: `must be within min..max (${group.min}..${group.max})`, input: group.desired });
+});
+
+const snapshotSchema = strictObject({
   /** When the snapshot was taken; the default time to plan at. */
   observedAt: instant.optional(),
   groups: z.record(z.string(), z.unknown()),
@@ -80,17 +81,24 @@ export interface Snapshot {
 /**
  * Reads a state snapshot. A group whose entry is malformed is not dropped silently: it is left
  * out of `groups` with its problem in `errors`, so the planner reports it and plans the others.
+ * An unknown key anywhere is a mistake in the file, not in one group: the whole snapshot is
+ * refused, naming the key and the closest known one, and nothing is planned.
  */
 export function parseSnapshot(input: unknown): Snapshot {
   const top = snapshotSchema.safeParse(input, { reportInput: true });
   if (!top.success) throw new InvalidSnapshotError(`invalid state snapshot: ${describeZodIssues(top.error)}`);
   const groups: Record<string, ObservedGroup> = {};
   const errors: Record<string, string> = { ...top.data.errors };
+  const unknownKeys: z.ZodIssue[] = [];
   for (const [name, raw] of Object.entries(top.data.groups)) {
     const group = observedGroupSchema.safeParse(raw, { reportInput: true });
     if (group.success) groups[name] = stripUndefined(group.data);
-    else errors[name] = `bad state: ${describeZodIssues(group.error, `groups.${name}`)}`;
+    else {
+      unknownKeys.push(...group.error.issues.filter((issue) => issue.code === "unrecognized_keys").map((issue) => ({ ...issue, path: ["groups", name, ...issue.path] })));
+      errors[name] = `bad state: ${describeZodIssues(group.error, `groups.${name}`)}`;
+    }
   }
+  if (unknownKeys.length > 0) throw new InvalidSnapshotError(`invalid state snapshot: ${describeZodIssues(new z.ZodError(unknownKeys))}`);
   return {
     ...(top.data.observedAt ? { observedAt: top.data.observedAt } : {}),
     state: { groups, ...(Object.keys(errors).length > 0 ? { errors } : {}) },

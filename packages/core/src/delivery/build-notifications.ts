@@ -19,11 +19,17 @@ export interface BuildNotification {
 
 const SHORT_COMMIT = 12;
 
+/** The status people see: CodeBuild's, except REFUSED for a build that would have rolled its environment back. */
+export function shownStatus(change: BuildStateChange): string {
+  return change.refused ? "REFUSED" : change.status;
+}
+
 /** One line: `my-project #42 SUCCEEDED in 1m 57s, commit 0123456789ab`. */
 export function summarize(change: BuildStateChange): string {
   const build = `${change.project}${change.buildNumber !== undefined ? ` #${change.buildNumber}` : ""}`;
   const commit = change.commit ? `commit ${change.commit.slice(0, SHORT_COMMIT)}` : change.sourceVersion ? `source ${change.sourceVersion}` : "";
   if (!change.complete) return [`${build} started`, commit].filter(Boolean).join(", ");
+  if (change.refused) return [`${build} REFUSED: its commit does not descend from the one its environment runs; nothing was deployed`, commit].filter(Boolean).join(", ");
   const took = change.durationSeconds !== undefined ? ` in ${formatDuration(change.durationSeconds)}` : "";
   const where = change.failedPhase ? ` at ${change.failedPhase.phase}${change.failedPhase.context[0] ? ` (${change.failedPhase.context[0]})` : ""}` : "";
   return [`${build} ${change.status}${took}${where}`, commit].filter(Boolean).join(", ");
@@ -32,7 +38,8 @@ export function summarize(change: BuildStateChange): string {
 /** The subject, body and attributes of the notification for one state change. */
 export function formatBuildNotification(change: BuildStateChange): BuildNotification {
   const commit = change.commit?.slice(0, SHORT_COMMIT) ?? change.sourceVersion;
-  const subject = `${PRODUCT} build ${change.status}: ${change.project}${commit ? ` @ ${commit}` : ""}`;
+  const status = shownStatus(change);
+  const subject = `${PRODUCT} build ${status}: ${change.project}${commit ? ` @ ${commit}` : ""}`;
   const body = {
     product: PRODUCT,
     version: 1,
@@ -40,7 +47,9 @@ export function formatBuildNotification(change: BuildStateChange): BuildNotifica
     phase: change.complete ? "end" : "start",
     summary: summarize(change),
     project: change.project,
-    status: change.status,
+    status,
+    /** CodeBuild's own status (FAILED for a refused build). */
+    buildStatus: change.status,
     commit: change.commit ?? null,
     sourceVersion: change.sourceVersion ?? null,
     durationSeconds: change.durationSeconds ?? null,
@@ -58,7 +67,7 @@ export function formatBuildNotification(change: BuildStateChange): BuildNotifica
   return {
     subject: asciiSubject(subject),
     message: JSON.stringify(body),
-    attributes: { kind: "build", status: change.status, project: change.project },
+    attributes: { kind: "build", status, project: change.project },
   };
 }
 
@@ -126,8 +135,8 @@ export class BuildNotifier {
       this.log.error("build notification not published", { buildId: change.buildId, topicArn: this.topicArn, error: errorMessage(error) });
       throw error;
     }
-    this.metrics.add(DELIVERY_METRICS.buildNotifications, "Count", 1, { status: change.status });
-    this.log.info("build notification published", { buildId: change.buildId, status: change.status, commit: change.commit, messageId });
+    this.metrics.add(DELIVERY_METRICS.buildNotifications, "Count", 1, { status: shownStatus(change) });
+    this.log.info("build notification published", { buildId: change.buildId, status: shownStatus(change), commit: change.commit, messageId });
     return { published: true, change, ...(messageId ? { messageId } : {}) };
   }
 }

@@ -7,7 +7,7 @@
 import * as z from "zod";
 import { UnsupportedEventError } from "../errors";
 import { envelopeSchema, parseOrThrow } from "../events/envelope";
-import { BUILD_ENV, BUILD_STATE_CHANGE, CODEBUILD_SOURCE } from "./constants";
+import { BUILD_ENV, BUILD_STATE_CHANGE, CODEBUILD_SOURCE, DEPLOY_REFUSED_MARKER } from "./constants";
 
 const phaseSchema = z.object({
   "phase-type": z.string(),
@@ -70,6 +70,11 @@ export interface BuildStateChange {
   logUrl?: string;
   buildUrl?: string;
   failedPhase?: FailedPhase;
+  /**
+   * The build failed because its commit does not descend from the one its environment runs: the
+   * buildspec refused to roll the environment back (its refusing command names DEPLOY_REFUSED).
+   */
+  refused: boolean;
   /** The build's plain-text environment variables. */
   environment: Record<string, string>;
 }
@@ -115,6 +120,7 @@ export function parseBuildStateChange(event: unknown): BuildStateChange {
   const finishedAt = complete ? finishTime(info.phases) ?? new Date(envelope.time) : undefined;
   const commit = [info["resolved-source-version"], environment[BUILD_ENV.sourceCommit], info["source-version"]].find((v) => v !== undefined && COMMIT_ID.test(v));
   const failed = info.phases.find((p) => p["phase-status"] !== undefined && p["phase-status"] !== "SUCCEEDED");
+  const refused = status === "FAILED" && (failed?.["phase-context"] ?? []).some((c) => typeof c === "string" && c.includes(DEPLOY_REFUSED_MARKER));
   const buildUrl = buildConsoleUrl(detail["build-id"]);
   return {
     eventId: envelope.id,
@@ -138,6 +144,7 @@ export function parseBuildStateChange(event: unknown): BuildStateChange {
     ...(failed
       ? { failedPhase: { phase: failed["phase-type"], status: failed["phase-status"] ?? "", context: (failed["phase-context"] ?? []).map((c) => (typeof c === "string" ? c : JSON.stringify(c))).filter((c) => c !== "") } }
       : {}),
+    refused,
     environment,
   };
 }

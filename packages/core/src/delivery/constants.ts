@@ -25,6 +25,18 @@ export const BUILD_ENV = {
 
 export type BuildTrigger = "push" | "schedule";
 
+/**
+ * The buildspec's last command fails a build whose commit does not descend from the one its
+ * environment runs; CodeBuild puts the command, and so this marker, in the failed phase's context.
+ */
+export const DEPLOY_REFUSED_MARKER = "DEPLOY_REFUSED";
+
+/** Tags that keep the images environments run (live-<overlay>, live-<overlay>-previous); the ECR lifecycle never expires them. */
+export const LIVE_TAG_PREFIX = "live-";
+
+/** The tag the image repository keeps BuildKit's layer cache under (mutable). */
+export const CACHE_TAG = "buildcache";
+
 /** Commit-message markers that keep a push from starting a build (the GitOps bump carries one). */
 export const SKIP_MARKERS = ["[skip ci]", "[ci skip]", "[skip build]"] as const;
 
@@ -56,4 +68,8 @@ export const DELIVERY_METRICS = {
   buildsDeduplicated: "BuildsDeduplicated",
   /** Build notifications published, by status. */
   buildNotifications: "BuildNotifications",
+  /** Deliveries seen before (already handled, or being handled), by result. */
+  webhooksReplayed: "WebhooksReplayed",
+  /** Deliveries answered 503 because the secret or the delivery store could not be read, by reason. */
+  webhooksUnavailable: "WebhooksUnavailable",
 } as const;

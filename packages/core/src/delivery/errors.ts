@@ -50,3 +50,8 @@ export class SecretUnavailableError extends Error {
     super(`secret ${secretId}: ${message}`, options);
   }
 }
+
+/** The store of handled deliveries could not be read or written: the delivery is answered 503 and GitHub may redeliver it. */
+export class DeliveryLedgerError extends Error {
+  override readonly name = "DeliveryLedgerError";
+}

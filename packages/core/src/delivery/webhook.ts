@@ -1,15 +1,17 @@
 /**
  * A GitHub webhook delivery, from raw request to outcome: verify the signature first (nothing else
- * is read before it holds), then the event, then the push, then launch the build. The caller maps
- * the outcome to an HTTP answer; nothing here knows about Lambda.
+ * is read before it holds), then the event, then the push, then claim the delivery (by
+ * X-GitHub-Delivery) and launch the build. A delivery seen before is answered with the build it
+ * led to. The caller maps the outcome to an HTTP answer; nothing here knows about Lambda.
  */
 import { MalformedEventError } from "../errors";
 import { noMetrics, silentLog, type Log, type Metrics } from "../observability";
 import type { BranchPatterns } from "./branch-patterns";
 import { BUILD_ENV, DELIVERY_METRICS, GITHUB_HEADERS, SKIP_MARKERS } from "./constants";
-import { BuildLaunchError, WebhookSignatureError, type SignatureProblem } from "./errors";
+import { BuildLaunchError, DeliveryLedgerError, SecretUnavailableError, WebhookSignatureError, type SignatureProblem } from "./errors";
 import { decodeWebhookBody, parsePingEvent, parsePushEvent, type PushEvent } from "./github-events";
 import type { BuildLauncher, BuildRequest, LaunchResult } from "./launcher";
+import type { DeliveryLedger, HandledDelivery } from "./ledger";
 import { verifySignature } from "./signature";
 
 export interface WebhookRequest {
@@ -31,9 +33,12 @@ export interface WebhookDeps {
   /** The hook's shared secret (cached by the caller). */
   secret: () => Promise<string>;
   launcher: BuildLauncher;
+  /** Deliveries already handled, by X-GitHub-Delivery; without one, replays are only caught while their build runs. */
+  ledger?: DeliveryLedger;
   config: WebhookConfig;
   log?: Log;
   metrics?: Metrics;
+  now?: () => number;
 }
 
 export type IgnoreReason = "event-not-handled" | "repository-not-configured" | "not-a-branch" | "branch-deleted" | "branch-not-configured" | "skip-marker";
@@ -44,13 +49,27 @@ export type WebhookOutcome =
   | { kind: "pong"; zen?: string; hookId?: number; warning?: string }
   | { kind: "ignored"; reason: IgnoreReason; message: string }
   | { kind: "started" | "already-building"; buildId: string; commit: string; branch: string }
-  | { kind: "launch-failed"; message: string };
+  | ({ kind: "already-handled" } & HandledDelivery)
+  | { kind: "in-progress"; deliveryId: string; since: string }
+  | { kind: "launch-failed"; message: string }
+  | { kind: "unavailable"; reason: "secret" | "ledger"; message: string };
 
-/** Handles one delivery; throws only when the secret cannot be read (a deployment problem, not the sender's). */
+/**
+ * Handles one delivery. What keeps it from being handled on our side (the secret or the delivery
+ * store cannot be read) is answered `unavailable` with the reason logged: GitHub may redeliver.
+ */
 export async function receiveGitHubWebhook(deps: WebhookDeps, request: WebhookRequest): Promise<WebhookOutcome> {
   const log = deps.log ?? silentLog;
   const metrics = deps.metrics ?? noMetrics;
-  const secret = await deps.secret();
+  let secret: string;
+  try {
+    secret = await deps.secret();
+  } catch (error) {
+    if (!(error instanceof SecretUnavailableError)) throw error;
+    log.error("webhook secret unreadable: delivery answered 503", { secretId: error.secretId, error: error.message, deliveryId: request.headers[GITHUB_HEADERS.delivery] });
+    metrics.add(DELIVERY_METRICS.webhooksUnavailable, "Count", 1, { reason: "secret" });
+    return { kind: "unavailable", reason: "secret", message: "the webhook secret could not be read; the reason is in the function's log" };
+  }
   try {
     verifySignature(secret, request.body, request.headers[GITHUB_HEADERS.signature]);
   } catch (error) {
@@ -103,17 +122,55 @@ export async function receiveGitHubWebhook(deps: WebhookDeps, request: WebhookRe
   const marker = SKIP_MARKERS.find((m) => message.includes(m));
   if (marker) return ignored("skip-marker", `head commit ${push.commit.slice(0, 12)} says ${marker}`);
 
+  const deliveryId = request.headers[GITHUB_HEADERS.delivery] ?? "";
+  const now = deps.now ?? Date.now;
+  let token: string | undefined;
+  if (deps.ledger) {
+    if (!DELIVERY_ID.test(deliveryId)) {
+      log.warn("webhook payload not understood", { ...context, error: "X-GitHub-Delivery header is missing or malformed" });
+      return { kind: "invalid", message: "X-GitHub-Delivery header is missing or malformed" };
+    }
+    try {
+      const claim = await deps.ledger.claim(deliveryId, now());
+      if (claim.kind === "handled") {
+        log.info("delivery already handled", { ...context, buildId: claim.delivery.buildId, handledAt: claim.delivery.handledAt });
+        metrics.add(DELIVERY_METRICS.webhooksReplayed, "Count", 1, { result: "already-handled" });
+        return { kind: "already-handled", ...claim.delivery };
+      }
+      if (claim.kind === "in-progress") {
+        log.info("delivery being handled by another invocation", { ...context, since: claim.since });
+        metrics.add(DELIVERY_METRICS.webhooksReplayed, "Count", 1, { result: "in-progress" });
+        return { kind: "in-progress", deliveryId, since: claim.since };
+      }
+      token = claim.token;
+    } catch (error) {
+      if (!(error instanceof DeliveryLedgerError)) throw error;
+      log.error("delivery store unavailable: delivery answered 503", { ...context, error: error.message });
+      metrics.add(DELIVERY_METRICS.webhooksUnavailable, "Count", 1, { reason: "ledger" });
+      return { kind: "unavailable", reason: "ledger", message: "deliveries cannot be deduplicated right now; redeliver from the hook's page" };
+    }
+  }
+
   let result: LaunchResult;
   try {
     result = await deps.launcher.launch(buildRequestFor(push, push.branch, deps.config));
   } catch (error) {
     if (!(error instanceof BuildLaunchError)) throw error;
     log.error("build not started", { ...context, commit: push.commit, error: error.message });
+    if (deps.ledger && token) await deps.ledger.release(deliveryId, token).catch((released: unknown) => log.error("delivery claim not released", { ...context, error: (released as Error).message }));
     return { kind: "launch-failed", message: error.message };
   }
   log.info(result.status === "started" ? "build started for push" : "build for push already running", { ...context, commit: push.commit, branch: push.branch, buildId: result.buildId });
+  if (deps.ledger && token) {
+    const handled: HandledDelivery = { deliveryId, outcome: result.status, buildId: result.buildId, commit: push.commit, branch: push.branch, handledAt: new Date(now()).toISOString() };
+    // the build is under way either way; a replay before the mark lands finds the build running (or its idempotency token)
+    await deps.ledger.complete(token, handled, now()).catch((error: unknown) => log.error("delivery not marked handled", { ...context, buildId: result.buildId, error: (error as Error).message }));
+  }
   return { kind: result.status, buildId: result.buildId, commit: push.commit, branch: push.branch };
 }
+
+/** GitHub's delivery ids are GUIDs; anything else is not a delivery of theirs. */
+const DELIVERY_ID = /^[A-Za-z0-9-]{8,100}$/;
 
 /** The build a push asks for: the pushed commit, and what the buildspec needs to know about it. */
 export function buildRequestFor(push: PushEvent, branch: string, config: WebhookConfig): BuildRequest {
