@@ -9,6 +9,7 @@ const envSchema = z.object({
   SPOT_MANAGER_POLICY: z.string().optional(),
   NOTIFICATION_TOPIC_ARN: z.string().startsWith("arn:").optional(),
   QUEUE_URL: z.url().optional(),
+  DEAD_LETTER_QUEUE_URL: z.url().optional(),
   QUEUE_ARN: z.string().startsWith("arn:").optional(),
   SCHEDULER_ROLE_ARN: z.string().startsWith("arn:").optional(),
   SCHEDULER_GROUP_NAME: z.string().min(1).optional(),
@@ -21,6 +22,8 @@ export interface InterruptionConfig {
   policy: Policy;
   topicArn?: string;
   queueUrl?: string;
+  /** Where a record goes at once when a dependency refused it for good. */
+  deadLetterQueueUrl?: string;
   scheduler?: { queueArn: string; roleArn: string; groupName: string };
   functionName: string;
 }
@@ -37,6 +40,7 @@ export function readInterruptionConfig(env: Record<string, string | undefined>):
     policy: parsePolicy(policyInput, "SPOT_MANAGER_POLICY"),
     ...(e.NOTIFICATION_TOPIC_ARN ? { topicArn: e.NOTIFICATION_TOPIC_ARN } : {}),
     ...(e.QUEUE_URL ? { queueUrl: e.QUEUE_URL } : {}),
+    ...(e.DEAD_LETTER_QUEUE_URL ? { deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL } : {}),
     ...(scheduler ? { scheduler } : {}),
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
   };

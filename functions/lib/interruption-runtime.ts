@@ -42,8 +42,19 @@ export interface AwsClients {
   sts: STSClient;
 }
 
+/**
+ * Every AWS client answers within seconds or fails: a connection must open within 2 s and a
+ * request finish within 5 s, three attempts at most (the SDK's standard retries, which leave
+ * client errors such as AccessDenied alone). A hung dependency cannot eat a spot warning's two minutes.
+ */
+export const AWS_CLIENT_SETTINGS = {
+  maxAttempts: 3,
+  retryMode: "standard",
+  requestHandler: { connectionTimeout: 2_000, requestTimeout: 5_000, throwOnRequestTimeout: true },
+} as const;
+
 export function createAwsClients(region: string): AwsClients {
-  const config = { region };
+  const config = { region, ...AWS_CLIENT_SETTINGS };
   return {
     ec2: new EC2Client(config),
     autoscaling: new AutoScalingClient(config),

@@ -3,7 +3,7 @@ import { CLUSTER_ROLE_RULES, KUBERNETES_GROUP, type PolicyRule } from "@spot-man
 import { DEMO_INTERRUPTED_NODE, type Identity } from "@spot-manager/kube-local";
 import { afterEach, describe, expect, it } from "vitest";
 import { fixture } from "../fixtures";
-import { CLUSTER, createWorld, nodeView, podsOn, type World } from "./world";
+import { CLUSTER, createWorld, eventsAbout, nodeView, podsOn, type World } from "./world";
 
 let world: World | undefined;
 afterEach(async () => {
@@ -46,17 +46,22 @@ describe("reaching the cluster as the deployed function does", () => {
     expect(podsOn(world.kube, DEMO_INTERRUPTED_NODE)).toHaveLength(2);
   });
 
-  it("without pods/eviction in the ClusterRole the node is cordoned, evictions are refused and logged, and the drain keeps trying in follow-ups", async () => {
+  it("without pods/eviction in the ClusterRole the node is cordoned, each refusal is recorded against its pod with RBAC's reason, and no follow-up loops", async () => {
     const withoutEviction = CLUSTER_ROLE_RULES.filter((r) => !r.resources.includes("pods/eviction"));
     world = await createWorld({ viaEks: true, kube: { seed: "demo", simulation: false, tokenReviewer: eksAuthenticator(withoutEviction) } });
     const batch = world.sqs(fixture("spotInterruption"));
     const response = await world.invoke(batch, 30_000);
-    // refused evictions are logged and the drain goes on in a follow-up until the deadline (an operator may fix the role meanwhile)
+    // a 403 is permanent: every pod is tried once, recorded as left with the API's reason, and the drain ends
     expect(response).toEqual({ batchItemFailures: [] });
-    const refusals = world.recorder.lines.filter((l) => l.message === "eviction failed");
+    const refusals = world.recorder.lines.filter((l) => l.message === "eviction refused");
     expect(refusals.length).toBeGreaterThan(0);
-    expect(String(refusals[0]?.extra["reason"])).toMatch(/cannot create resource "pods\/eviction" in API group ""/);
-    expect(world.aws.queuedFollowUps()[0]?.body).toMatchObject({ detail: { action: "continue-drain" } });
+    expect(String(refusals[0]?.extra["reason"])).toMatch(/^HTTP 403: .*cannot create resource "pods\/eviction" in API group ""/);
+    expect(world.kube.stats.log.filter((r) => r.resource === "pods/eviction").length).toBe(refusals.length);
+    expect(world.aws.queuedFollowUps()).toEqual([]);
     expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(true);
+    const [, end] = world.aws.notifications();
+    expect(end).toMatchObject({ phase: "end", drain: { complete: false } });
+    expect((end?.["drain"] as { left: { reason: string }[] }).left.every((l) => l.reason === "eviction-refused")).toBe(true);
+    expect(eventsAbout(world.kube, DEMO_INTERRUPTED_NODE).map((e) => e.reason)).not.toContain("DrainSucceeded");
   });
 });

@@ -2,7 +2,7 @@ import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand }
 import { CreateScheduleCommand } from "@aws-sdk/client-scheduler";
 import { PublishCommand } from "@aws-sdk/client-sns";
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
-import { DEMO_INTERRUPTED_NODE, nodeFixture } from "@spot-manager/kube-local";
+import { DEMO_INTERRUPTED_INSTANCE, DEMO_INTERRUPTED_NODE, nodeFixture } from "@spot-manager/kube-local";
 import { afterEach, describe, expect, it } from "vitest";
 import { fixture } from "../fixtures";
 import { CLUSTER, createWorld, eventsAbout, nodeView, podsOn, QUEUE_ARN, QUEUE_URL, type World } from "./world";
@@ -72,9 +72,10 @@ describe("rebalance recommendation with cordon", () => {
     world.advance(16 * 60_000);
     const result = (await world.invoke(followUp)) as Direct;
     const node = nodeView(world.kube, DEMO_INTERRUPTED_NODE);
-    expect(result.reports[0]?.steps).toEqual(["remove taint spot-manager/rebalance=8c1e6a0f-52b7-4d3a-a9e4-6b0f3d2c7e15"]);
+    // a maintenance taint holds the node: neither the rebalance taint nor the cordon comes off
+    expect(result.reports[0]).toMatchObject({ outcome: "skipped", reason: "the node carries spot-manager/scheduled-maintenance=7fb65329-1628-4cf3-a740-95f4b57d1402" });
     expect(node.unschedulable).toBe(true);
-    expect(node.taints.map((t) => t.key).sort()).toEqual(["node.kubernetes.io/unschedulable", "spot-manager/lifecycle", "spot-manager/scheduled-maintenance"]);
+    expect(node.taints.map((t) => t.key).sort()).toEqual(["node.kubernetes.io/unschedulable", "spot-manager/lifecycle", "spot-manager/rebalance", "spot-manager/scheduled-maintenance"]);
   });
 
   it("uncordons what it cordoned when nothing else holds the node", async () => {
@@ -163,6 +164,7 @@ describe("ASG lifecycle actions", () => {
 describe("instance state changes", () => {
   it("shutting-down: cordons and drains what is left, deleting leftovers at its deadline", async () => {
     world = await createWorld({ startAt: "2024-05-14T18:23:10Z" });
+    world.aws.setState(DEMO_INTERRUPTED_INSTANCE, "shutting-down");
     await world.invoke(world.sqs(fixture("stateShuttingDown")));
     const node = nodeView(world.kube, DEMO_INTERRUPTED_NODE);
     expect(node.unschedulable).toBe(true);
@@ -184,6 +186,7 @@ describe("instance state changes", () => {
 
   it("stopping is handled like shutting-down; running needs nothing", async () => {
     world = await createWorld({ startAt: "2024-05-14T18:23:10Z", policy: { stateChange: { drain: false } } });
+    world.aws.setState(DEMO_INTERRUPTED_INSTANCE, "stopping");
     await world.invoke(fixture("stateStopping"));
     expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(true);
     const running = fixture("stateStopping");
@@ -262,13 +265,14 @@ describe("what is acknowledged, what is retried", () => {
     const batch = world.sqs(fixture("spotInterruption"));
     // Act
     const first = await world.invoke(batch, 22_000);
-    // Assess: acknowledged (no receive used up), the rest handed to a follow-up that is due at once
+    // Assess: acknowledged (no receive used up), the rest handed to a follow-up a few seconds later (never at once)
     expect(first).toEqual({ batchItemFailures: [] });
     expect(eventsAbout(world.kube, DEMO_INTERRUPTED_NODE).map((e) => e.reason)).toContain("DrainIncomplete");
     const [followUp] = world.aws.queuedFollowUps();
-    expect(followUp).toMatchObject({ delaySeconds: 0, body: { detail: { action: "continue-drain", attempt: 1, event: { eventId: "3f4c2e8a-9d1b-4b6e-8f0a-2c7d5e1b9a34" } } } });
-    // Act: the follow-up arrives; the faults are used up
+    expect(followUp).toMatchObject({ delaySeconds: 5, body: { detail: { action: "continue-drain", attempt: 1, event: { eventId: "3f4c2e8a-9d1b-4b6e-8f0a-2c7d5e1b9a34" } } } });
+    // Act: the follow-up arrives when due; the faults are used up
     world.kube.faults.clear();
+    world.advance(5_000);
     const second = await world.invoke(world.sqs(followUp!.body));
     // Assess: the same drain finishes; nothing is started twice
     expect(second).toEqual({ batchItemFailures: [] });

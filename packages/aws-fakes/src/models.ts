@@ -66,6 +66,7 @@ export const SERVICES: readonly ServiceEntry[] = [
   { serviceId: "Lambda", model: "lambda", apiVersion: "2015-03-31", sdkPackage: "@aws-sdk/client-lambda" },
   { serviceId: "STS", model: "sts", apiVersion: "2011-06-15", sdkPackage: "@aws-sdk/client-sts" },
   { serviceId: "EventBridge", model: "events", apiVersion: "2015-10-07", sdkPackage: "@aws-sdk/client-eventbridge" },
+  { serviceId: "DynamoDB", model: "dynamodb", apiVersion: "2012-08-10", sdkPackage: "@aws-sdk/client-dynamodb" },
 ];
 
 /** Overrides where the models are: a botocore `data` folder. */

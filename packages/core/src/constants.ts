@@ -18,12 +18,20 @@ export const TAINT_KEYS = {
     rebalance: "aws-node-termination-handler/rebalance-recommendation",
     asgTermination: "aws-node-termination-handler/asg-lifecycle-termination",
     scheduledMaintenance: "aws-node-termination-handler/scheduled-maintenance",
-    instanceStopping: "aws-node-termination-handler/spot-itn",
+    // NTH sets no taint for instance state changes (ec2-state-change-event.go has no pre-drain
+    // task): it cordons and drains. Ours keeps that: a stop never counts as a spot interruption
+    instanceStopping: undefined,
   },
 } as const;
 
 export type TaintStyle = keyof typeof TAINT_KEYS;
 export type TaintPurpose = keyof (typeof TAINT_KEYS)["spot-manager"];
+
+/** Every taint key spot-manager may set that means the node is going away or down. */
+export const PROTECTIVE_TAINT_KEYS: readonly string[] = Object.values(TAINT_KEYS).flatMap((keys) => {
+  const candidates: (string | undefined)[] = [keys.spotInterruption, keys.asgTermination, keys.scheduledMaintenance, keys.instanceStopping];
+  return candidates.filter((k): k is string => k !== undefined);
+});
 
 /** Set by the node lifecycle controller's out-of-service flow; lets stateful pods move after shutdown. */
 export const OUT_OF_SERVICE_TAINT = { key: "node.kubernetes.io/out-of-service", value: "nodeshutdown", effect: "NoExecute" as const };
@@ -46,6 +54,8 @@ export const ANNOTATIONS = {
   skipDrain: "spot-manager/skip-drain",
   /** Records on the node what is under way, for operators and for resumed runs. */
   action: "spot-manager/action",
+  /** The node's ledger of events acted on it (`<kind>/<event id>#<attempt>`): a duplicate delivery finds itself there. */
+  ledger: "spot-manager/events",
 } as const;
 
 /** EC2 tags that tie an instance to a cluster (EKS managed node groups and self-managed nodes). */
@@ -74,6 +84,7 @@ export const EVENT_REASONS = {
   forceDeleted: "ForceDeleted",
   evictionBlocked: "EvictionBlocked",
   outOfService: "OutOfService",
+  instanceRestarted: "InstanceRestarted",
 } as const;
 
 export const METRICS = {
@@ -92,6 +103,12 @@ export const METRICS = {
   spotInterruptions: "SpotInterruptions",
   /** In-service instances per capacity group and capacity type, reported by the capacity manager. */
   groupInService: "GroupInServiceInstances",
+  /** Invocations an event took, counted when its work is over (a long drain continues in follow-ups). */
+  invocationsPerEvent: "InvocationsPerEvent",
+  /** Records sent straight to the dead-letter queue: a dependency refused for good. */
+  recordsDeadLettered: "RecordsDeadLettered",
+  /** Pods a drain left on the node (refused, blocked, stuck), by kind. */
+  podsLeft: "PodsLeft",
 } as const;
 
 export const METRICS_NAMESPACE = "SpotManager";

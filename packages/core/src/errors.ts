@@ -12,7 +12,10 @@ export type SkipReason =
   | "node-not-found"
   | "not-applicable"
   | "disabled-by-policy"
-  | "test-notification";
+  | "test-notification"
+  | "duplicate"
+  | "stale-event"
+  | "permanent-failure";
 
 /** Acknowledge and move on: retrying can never make this record succeed. */
 export class SkipError extends Error {
@@ -67,6 +70,22 @@ export class RetryError extends Error {
   constructor(
     message: string,
     readonly retryAfterSeconds?: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * A dependency refused for good (access denied, an invalid request): retrying the record cannot
+ * succeed, so it goes straight to the dead-letter queue with this reason, not round the queue.
+ */
+export class PermanentError extends Error {
+  override readonly name = "PermanentError";
+  constructor(
+    message: string,
+    /** The service's error code (AccessDenied, UnauthorizedOperation, ...). */
+    readonly code: string,
     options?: { cause?: unknown },
   ) {
     super(message, options);

@@ -1,5 +1,5 @@
 import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
+import { mockClient } from "@spot-manager/aws-fakes";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { DeliveryLedgerError } from "../src/delivery/errors";
 import { DELIVERY_RETENTION_SECONDS, DynamoDbDeliveryLedger, STALE_CLAIM_SECONDS } from "../src/delivery/ledger";

@@ -266,7 +266,16 @@ describe("drainNode: which pods move (kubectl drain's filters)", () => {
     expect(report.skipped).toHaveLength(3);
     expect(report.refused).toEqual(expect.arrayContaining([{ pod: cache, reason: "local-storage" }, { pod: debug, reason: "unmanaged" }]));
     expect(report.refused).toHaveLength(2);
-    expect(report).toMatchObject({ failed: [], remaining: [], forceDeleted: [], blockedByPdb: 0, deadlineMet: true });
+    expect(report).toMatchObject({ failed: [], remaining: [], forceDeleted: [], blockedByPdb: 0 });
+    // pods the policy keeps are pods left: the node is not drained, and says why
+    expect(report).toMatchObject({ complete: false, deadlineMet: false, retryable: [] });
+    expect(report.left).toEqual(
+      expect.arrayContaining([
+        { pod: cache, reason: "refused-by-policy", why: expect.stringContaining("emptyDir data") },
+        { pod: debug, reason: "refused-by-policy", why: expect.stringContaining("no controller manages it") },
+      ]),
+    );
+    expect(report.left).toHaveLength(2);
     // Assess: nothing was asked of the pods that stay, or of the one already leaving
     const evicted = evictions(kube).map((r) => r.path.split("/")[6]).sort();
     expect(evicted).toEqual(names([web!, casual!, done!]));
@@ -403,7 +412,10 @@ describe("drainNode and PodDisruptionBudgets", () => {
     expect(evictions(kube)).toHaveLength(2);
     expect(evictions(kube).every((r) => r.status === 500)).toBe(true);
     expect(podsOnNode(kube).map(refOf)).toEqual(pods);
-    expect(log.lines.filter((l) => l.level === "WARN" && l.message === "eviction failed")).toHaveLength(2);
+    expect(log.lines.filter((l) => l.level === "WARN" && l.message === "eviction refused")).toHaveLength(2);
+    expect(report.left.map((l) => l.reason)).toEqual(["eviction-refused", "eviction-refused"]);
+    expect(report.left[0]?.why).toMatch(/^eviction refused: This pod has more than one PodDisruptionBudget/);
+    expect(report.retryable).toEqual([]);
   });
 });
 

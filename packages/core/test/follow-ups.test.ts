@@ -4,7 +4,7 @@ import { AwsContractError, mockClient, takeContractFailures } from "@spot-manage
 import fc from "fast-check";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { QueueFollowUps } from "../src/aws/follow-ups";
-import { RetryError } from "../src/errors";
+import { PermanentError } from "../src/errors";
 import type { FollowUp } from "../src/events/types";
 
 const CREDENTIALS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
@@ -86,9 +86,10 @@ describe("follow-ups sent to AWS keep its contracts", () => {
     // Act
     const error = await broken.schedule(maintenanceFollowUp(5)).catch((e: unknown) => e);
 
-    // Assess: the product sees AWS's answer (and returns the record to the queue) ...
-    expect(error).toBeInstanceOf(RetryError);
-    const cause = (error as RetryError).cause;
+    // Assess: the product sees AWS's answer (a validation error: permanent, so the record goes to the DLQ) ...
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as PermanentError).code).toBe("ValidationException");
+    const cause = (error as PermanentError).cause;
     expect(cause).toBeInstanceOf(AwsContractError);
     expect((cause as AwsContractError).message).toBe(
       `Scheduler CreateSchedule: 1 validation error detected: Value '${"g".repeat(65)}' at 'GroupName' failed to satisfy constraint: Member must have length less than or equal to 64`,
@@ -103,7 +104,7 @@ describe("follow-ups sent to AWS keep its contracts", () => {
       .schedule(maintenanceFollowUp(5))
       .catch((e: unknown) => e);
 
-    expect((error as RetryError).cause).toMatchObject({ name: "ValidationException", violations: [{ path: "Target.RoleArn", rule: "pattern", value: "spot-manager-scheduler" }] });
+    expect((error as PermanentError).cause).toMatchObject({ name: "ValidationException", violations: [{ path: "Target.RoleArn", rule: "pattern", value: "spot-manager-scheduler" }] });
     expect(takeContractFailures()).toHaveLength(1);
   });
 

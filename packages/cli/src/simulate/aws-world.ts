@@ -23,6 +23,8 @@ export interface FakeInstance {
   lifecycle: "spot" | "on-demand";
   tags: Record<string, string>;
   state?: string;
+  /** When EC2 last started the instance (it moves on a start after a stop). */
+  launchTime?: Date;
 }
 
 export interface NodeLike {
@@ -107,6 +109,14 @@ export class AwsWorld {
     this.instances.set(instance.instanceId, instance);
   }
 
+  /** Moves an instance to another EC2 state (a start from stopped also moves its launch time). */
+  setState(instanceId: string, state: string, launchTime?: Date): void {
+    const instance = this.instances.get(instanceId);
+    if (!instance) throw new Error(`no instance ${instanceId} in the fake EC2`);
+    instance.state = state;
+    if (launchTime) instance.launchTime = launchTime;
+  }
+
   /** Makes EKS describe a cluster whose API is at `endpoint`, signed by `caPem`. */
   serveCluster(name: string, endpoint: string, caPem: string): void {
     this.eks.on(DescribeClusterCommand, { name }).resolves({
@@ -144,6 +154,7 @@ export class AwsWorld {
         InstanceType: i.instanceType as Instance["InstanceType"],
         Placement: { AvailabilityZone: i.availabilityZone },
         State: { Name: (i.state ?? "running") as NonNullable<Instance["State"]>["Name"] },
+        ...(i.launchTime ? { LaunchTime: i.launchTime } : {}),
         ...(i.lifecycle === "spot" ? { InstanceLifecycle: "spot" as const } : {}),
         Tags: Object.entries(i.tags).map(([Key, Value]) => ({ Key, Value })),
       };

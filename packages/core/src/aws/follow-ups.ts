@@ -5,7 +5,7 @@
  */
 import { CreateScheduleCommand, type SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SendMessageCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { RetryError } from "../errors";
+import { awsFailure } from "./errors";
 import { followUpEnvelope } from "../events/follow-up";
 import type { FollowUp } from "../events/types";
 
@@ -54,7 +54,7 @@ export class QueueFollowUps implements FollowUpScheduler {
       return { via: "scheduler" as const, scheduleName };
     } catch (error) {
       if ((error as { name?: string }).name === "ConflictException") return { via: "scheduler" as const, scheduleName: scheduleNameFor(followUp) };
-      throw new RetryError(`scheduling follow-up ${followUp.action} for ${followUp.event.instanceId} failed: ${(error as Error).message}`, undefined, { cause: error });
+      throw awsFailure(`scheduling follow-up ${followUp.action} for ${followUp.event.instanceId}`, error);
     }
   }
 }

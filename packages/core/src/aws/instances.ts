@@ -1,7 +1,7 @@
 /** What EC2 says about an instance, and whether it belongs to the configured cluster. */
 import { DescribeInstancesCommand, type EC2Client, type Instance } from "@aws-sdk/client-ec2";
 import { CLUSTER_TAGS } from "../constants";
-import { RetryError } from "../errors";
+import { awsFailure } from "./errors";
 
 export interface InstanceInfo {
   instanceId: string;
@@ -13,6 +13,8 @@ export interface InstanceInfo {
   instanceType: string;
   tags: Record<string, string>;
   autoScalingGroup?: string;
+  /** When the instance last started (EC2 moves it on every start from stopped). */
+  launchTime?: Date;
 }
 
 const NOT_FOUND = new Set(["InvalidInstanceID.NotFound", "InvalidInstanceID.Malformed"]);
@@ -29,6 +31,7 @@ function toInfo(instance: Instance): InstanceInfo {
     instanceType: instance.InstanceType ?? "",
     tags,
     ...(asg ? { autoScalingGroup: asg } : {}),
+    ...(instance.LaunchTime ? { launchTime: new Date(instance.LaunchTime) } : {}),
   };
 }
 
@@ -44,7 +47,7 @@ export class InstanceDirectory {
     } catch (error) {
       const name = (error as { name?: string }).name ?? "";
       if (NOT_FOUND.has(name)) return undefined;
-      throw new RetryError(`ec2:DescribeInstances ${instanceId} failed: ${(error as Error).message}`, undefined, { cause: error });
+      throw awsFailure(`ec2:DescribeInstances ${instanceId}`, error);
     }
   }
 }

@@ -1,6 +1,6 @@
 /** Auto Scaling lifecycle actions: heartbeats while draining, and completion. */
 import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand, type AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { RetryError } from "../errors";
+import { awsFailure } from "./errors";
 import type { LifecycleDetails } from "../events/types";
 
 export type LifecycleResult = "CONTINUE" | "ABANDON";
@@ -29,7 +29,7 @@ export class LifecycleActions {
       return "completed";
     } catch (error) {
       if (isOver(error)) return "already-over";
-      throw new RetryError(`autoscaling:CompleteLifecycleAction for ${instanceId} failed: ${(error as Error).message}`, undefined, { cause: error });
+      throw awsFailure(`autoscaling:CompleteLifecycleAction for ${instanceId}`, error);
     }
   }
 
@@ -47,7 +47,7 @@ export class LifecycleActions {
       return "recorded";
     } catch (error) {
       if (isOver(error)) return "already-over";
-      throw new RetryError(`autoscaling:RecordLifecycleActionHeartbeat for ${instanceId} failed: ${(error as Error).message}`, undefined, { cause: error });
+      throw awsFailure(`autoscaling:RecordLifecycleActionHeartbeat for ${instanceId}`, error);
     }
   }
 }

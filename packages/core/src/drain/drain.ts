@@ -1,8 +1,11 @@
 /**
  * The drain engine: kubectl drain's semantics through the Eviction API, bounded by a deadline.
- * Pods are evicted in parallel with a bound; a PodDisruptionBudget refusal (429) is retried with
- * backoff and jitter until the deadline, never forced before it; the engine then waits until the
- * pods are gone. What happens to pods still there at the deadline is the policy's call.
+ * Pods are evicted in parallel with a bound; a PodDisruptionBudget refusal (429) or a transient
+ * failure is retried with backoff and jitter until the deadline, never forced before it; a
+ * permanent refusal (RBAC, an admission webhook, a pod several budgets cover) is recorded against
+ * that pod with the API's reason and the drain goes on with the others. The engine then waits
+ * until the evicted pods are gone. What happens to pods still there at the deadline is the
+ * policy's call. The report lists every pod left on the node and why; `complete` means none is.
  */
 import { mapWithLimit } from "../concurrency";
 import type { KubeApi } from "../kube/api";
@@ -29,12 +32,24 @@ export const DEFAULT_DRAIN_POLICY: DrainPolicy = {
   forceUnmanaged: true,
 };
 
+/** What a drain is doing, as it does it (the CLI prints these as kubectl drain does). */
+export type DrainProgress =
+  | { type: "evicting"; pod: PodRef }
+  | { type: "evicted"; pod: PodRef }
+  | { type: "gone"; pod: PodRef }
+  | { type: "blocked"; pod: PodRef; message: string; retryInMs: number }
+  | { type: "retrying"; pod: PodRef; message: string; retryInMs: number }
+  | { type: "refused"; pod: PodRef; message: string }
+  | { type: "waiting"; pods: number }
+  | { type: "force-deleted"; pod: PodRef };
+
 export interface DrainDeps {
   kube: KubeApi;
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
   log: Log;
+  onProgress?: (progress: DrainProgress) => void;
 }
 
 export interface DrainRequest {
@@ -47,6 +62,16 @@ export interface DrainRequest {
   pods?: Pod[];
 }
 
+/** Why a pod that had to leave is still on the node. */
+export type LeftReason = "refused-by-policy" | "eviction-refused" | "pdb-blocked" | "eviction-failing" | "terminating" | "held-by-finalizers" | "not-evicted";
+
+export interface LeftPod {
+  pod: PodRef;
+  reason: LeftReason;
+  /** In words, with the API's own message where there is one. */
+  why: string;
+}
+
 export interface DrainReport {
   node: string;
   dryRun: boolean;
@@ -57,8 +82,11 @@ export interface DrainReport {
   evicted: PodRef[];
   /** Removed with grace 0 at the deadline. */
   forceDeleted: PodRef[];
+  /** Pods a drain never moves (DaemonSet, mirror, opted out). */
   skipped: { pod: PodRef; reason: string }[];
+  /** Pods the policy keeps from being evicted (no controller, emptyDir data). */
   refused: { pod: PodRef; reason: string }[];
+  /** Evictions the API refused for good (not a budget, not throttling), with its reason. */
   failed: { pod: PodRef; message: string }[];
   /** 429 answers from PodDisruptionBudgets. */
   blockedByPdb: number;
@@ -66,15 +94,20 @@ export interface DrainReport {
   pdbBlockedPods: PodRef[];
   /** Pods that should have left and are still there. */
   remaining: PodRef[];
-  /** Every pod that had to go is gone. */
+  /** The same pods, each with why it is still there. */
+  left: LeftPod[];
+  /** No pod that had to leave is left: the node is drained. */
   complete: boolean;
   /** Complete before the deadline. */
   deadlineMet: boolean;
+  /** Left pods a later attempt may still move (not refused for good, not refused by policy). */
+  retryable: PodRef[];
   /** Kubernetes API requests the drain made. */
   apiRequests: number;
 }
 
 const key = (p: PodRef) => `${p.namespace}/${p.name}/${p.uid}`;
+const label = (p: PodRef) => `${p.namespace}/${p.name}`;
 
 /** Backoff for PDB refusals: exponential from 1 s to 8 s, half of it random, as long as the deadline allows. */
 export function pdbBackoffMs(attempt: number, random: () => number, retryAfterSeconds?: number): number {
@@ -83,9 +116,15 @@ export function pdbBackoffMs(attempt: number, random: () => number, retryAfterSe
   return retryAfterSeconds !== undefined && retryAfterSeconds > 0 ? Math.max(delay, retryAfterSeconds * 1000) : delay;
 }
 
+const POLICY_WORDS: Record<string, string> = {
+  unmanaged: "no controller manages it, and the policy does not force unmanaged pods (kubectl's --force)",
+  "local-storage": "it has emptyDir data, and the policy does not delete it (kubectl's --delete-emptydir-data)",
+};
+
 /** Drains one node; never throws for a pod it could not move, it reports it. */
 export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise<DrainReport> {
   const { kube, now, log } = deps;
+  const progress = deps.onProgress ?? (() => undefined);
   const requestsBefore = kube.gateway.requests;
   const report: DrainReport = {
     node: request.node,
@@ -101,8 +140,10 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
     blockedByPdb: 0,
     pdbBlockedPods: [],
     remaining: [],
+    left: [],
     complete: false,
     deadlineMet: false,
+    retryable: [],
     apiRequests: 0,
   };
   const pods = request.pods ?? (await kube.podsOnNode(request.node, request.deadline));
@@ -118,14 +159,19 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
       if (disposition.action === "evict") toEvict.push(pod);
     }
   }
+  const refusedLeft = (): LeftPod[] => report.refused.map((r) => ({ pod: r.pod, reason: "refused-by-policy", why: `refused by policy: ${POLICY_WORDS[r.reason] ?? r.reason}` }));
   if (report.dryRun) {
     report.remaining = [...mustLeave.values()];
+    report.left = [...report.remaining.map((pod) => ({ pod, reason: "not-evicted" as const, why: "dry run: would be evicted" })), ...refusedLeft()];
     return finish(report, kube, requestsBefore, now);
   }
 
   const blocked = new Set<string>();
+  /** The last refusal of each pod that was not evicted, for the report. */
+  const lastRefusal = new Map<string, { reason: LeftReason; why: string }>();
   await mapWithLimit(toEvict, request.policy.parallelism, async (pod) => {
     const ref = podRef(pod);
+    progress({ type: "evicting", pod: ref });
     for (let attempt = 1; ; attempt += 1) {
       const left = request.deadline - now();
       if (left <= 0) return;
@@ -133,23 +179,35 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
       const answer = await kube.evictPod(ref, { ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}), deadline: request.deadline });
       if (answer.result === "evicted" || answer.result === "gone") {
         report.evicted.push(ref);
+        lastRefusal.delete(key(ref));
+        progress({ type: answer.result === "evicted" ? "evicted" : "gone", pod: ref });
         return;
       }
       if (answer.result === "multiple-budgets" || (answer.result === "failed" && !answer.retryable)) {
-        report.failed.push({ pod: ref, message: answer.message });
-        log.warn("eviction failed", { pod: `${ref.namespace}/${ref.name}`, reason: answer.message });
+        // permanent: asking again changes nothing (RBAC, an admission webhook's denial, an invalid request, two budgets)
+        const message = answer.result === "failed" ? `HTTP ${answer.status}: ${answer.message}` : answer.message;
+        report.failed.push({ pod: ref, message });
+        lastRefusal.set(key(ref), { reason: "eviction-refused", why: `eviction refused: ${message}` });
+        progress({ type: "refused", pod: ref, message });
+        log.warn("eviction refused", { pod: label(ref), reason: message });
         return;
       }
+      const wait = pdbBackoffMs(attempt, deps.random, answer.result === "blocked" ? answer.retryAfterSeconds : undefined);
+      const retryInMs = Math.max(0, Math.min(wait, request.deadline - now()));
       if (answer.result === "blocked") {
         report.blockedByPdb += 1;
         if (!blocked.has(key(ref))) {
           blocked.add(key(ref));
           report.pdbBlockedPods.push(ref);
         }
+        lastRefusal.set(key(ref), { reason: "pdb-blocked", why: `blocked by a PodDisruptionBudget: ${answer.message}` });
+        progress({ type: "blocked", pod: ref, message: answer.message, retryInMs });
+      } else {
+        lastRefusal.set(key(ref), { reason: "eviction-failing", why: `eviction failing: ${answer.message}` });
+        progress({ type: "retrying", pod: ref, message: answer.message, retryInMs });
       }
       // keep trying until the deadline: the last wait is cut short for one more attempt at the end
-      const wait = pdbBackoffMs(attempt, deps.random, answer.result === "blocked" ? answer.retryAfterSeconds : undefined);
-      await deps.sleep(Math.min(wait, request.deadline - now()));
+      await deps.sleep(retryInMs);
     }
   });
 
@@ -160,26 +218,71 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
   const notEvictedKeys = new Set(notEvicted.map(key));
   const waitFor = new Map([...mustLeave].filter(([k]) => !notEvictedKeys.has(k)));
   const deleteAtDeadline = request.policy.atDeadline === "delete" && notEvicted.length + waitFor.size > 0;
-  let remaining = await waitUntilGone(deps, request, deleteAtDeadline ? mustLeave : waitFor);
-  report.deadlineMet = remaining.length === 0 && notEvicted.length === 0 && now() <= request.deadline;
-  if (!deleteAtDeadline) remaining = [...remaining, ...notEvicted];
-  else if (remaining.length > 0) {
-    for (const ref of remaining) {
+  if (waitFor.size > 0 || deleteAtDeadline) progress({ type: "waiting", pods: deleteAtDeadline ? mustLeave.size : waitFor.size });
+  let stillThere = await waitUntilGone(deps, request, deleteAtDeadline ? mustLeave : waitFor);
+  report.deadlineMet = stillThere.length === 0 && notEvicted.length === 0 && report.refused.length === 0 && now() <= request.deadline;
+  if (deleteAtDeadline && stillThere.length > 0) {
+    const deleted = new Set<string>();
+    for (const { pod: ref } of stillThere) {
       try {
-        if ((await kube.deletePod(ref, 0)) === "deleted") report.forceDeleted.push(ref);
+        if ((await kube.deletePod(ref, 0)) === "deleted") {
+          report.forceDeleted.push(ref);
+          progress({ type: "force-deleted", pod: ref });
+        }
+        deleted.add(key(ref));
       } catch (error) {
-        report.failed.push({ pod: ref, message: `delete at the deadline failed: ${(error as Error).message}` });
+        lastRefusal.set(key(ref), { reason: "eviction-refused", why: `delete at the deadline failed: ${(error as Error).message}` });
       }
     }
-    // a pod the API would not evict but that went at the deadline is no longer a failure
+    // a pod deleted at the deadline is gone (unless finalizers hold it): look once more
+    if (deleted.size > 0) stillThere = await presentOf(deps, request, new Map(stillThere.map((s) => [key(s.pod), s.pod])));
     const forced = new Set(report.forceDeleted.map(key));
-    report.failed = report.failed.filter((f) => !forced.has(key(f.pod)));
-    const settled = new Set([...report.forceDeleted, ...report.failed.map((f) => f.pod)].map(key));
-    remaining = remaining.filter((ref) => !settled.has(key(ref)));
+    report.failed = report.failed.filter((f) => !forced.has(key(f.pod)) || stillThere.some((s) => key(s.pod) === key(f.pod)));
+  } else {
+    // pods never evicted are still there, as they were
+    stillThere = [...stillThere, ...notEvicted.map((pod) => ({ pod, current: undefined }))];
   }
-  report.remaining = remaining;
-  report.complete = report.remaining.length === 0 && report.failed.length === 0;
+  report.left = [...stillThere.map((s) => leftReason(s.pod, s.current, lastRefusal.get(key(s.pod)), now())), ...refusedLeft()];
+  report.remaining = report.left.filter((l) => l.reason !== "refused-by-policy").map((l) => l.pod);
+  report.complete = report.left.length === 0;
+  report.retryable = report.left.filter((l) => l.reason !== "eviction-refused" && l.reason !== "refused-by-policy").map((l) => l.pod);
   return finish(report, kube, requestsBefore, now);
+}
+
+/** Why a pod is still on the node: the last refusal, else what the pod itself shows. */
+function leftReason(ref: PodRef, current: Pod | undefined, refusal: { reason: LeftReason; why: string } | undefined, nowMs: number): LeftPod {
+  const finalizers = current?.metadata?.finalizers ?? [];
+  const deletion = current?.metadata?.deletionTimestamp;
+  if (deletion && finalizers.length > 0 && Date.parse(deletion) <= nowMs) {
+    return { pod: ref, reason: "held-by-finalizers", why: `terminating, held by finalizers ${finalizers.join(", ")}` };
+  }
+  if (deletion) return { pod: ref, reason: "terminating", why: `terminating, grace period until ${deletion}` };
+  if (refusal) return { pod: ref, ...refusal };
+  return { pod: ref, reason: "not-evicted", why: "not evicted before the deadline" };
+}
+
+/** The given pods still on the node, with their current state. */
+async function presentOf(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<{ pod: PodRef; current: Pod | undefined }[]> {
+  const onNode = new Map((await deps.kube.podsOnNode(request.node, Math.max(request.deadline, deps.now() + 5_000))).map((p) => [key(podRef(p)), p]));
+  return [...pods].filter(([k]) => onNode.has(k)).map(([k, pod]) => ({ pod, current: onNode.get(k) }));
+}
+
+/**
+ * Polls the node's pod list (one request per round) until the given pods are gone or the
+ * deadline passes.
+ */
+async function waitUntilGone(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<{ pod: PodRef; current: Pod | undefined }[]> {
+  let interval = 100;
+  for (;;) {
+    if (pods.size === 0) return [];
+    const onNode = new Map((await deps.kube.podsOnNode(request.node, request.deadline)).map((p) => [key(podRef(p)), p]));
+    const remaining = [...pods].filter(([k]) => onNode.has(k)).map(([k, pod]) => ({ pod, current: onNode.get(k) }));
+    if (remaining.length === 0) return [];
+    const left = request.deadline - deps.now();
+    if (left <= 0) return remaining;
+    await deps.sleep(Math.min(interval, left));
+    interval = Math.min(1_000, interval * 2);
+  }
 }
 
 /** The grace period to ask for: the pod's own (or the override), cut to the time left when capped. */
@@ -187,24 +290,6 @@ function graceFor(pod: Pod, policy: DrainPolicy, msLeft: number): number | undef
   const wanted = policy.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30;
   const cap = Math.max(0, Math.floor(msLeft / 1000) - 1);
   return policy.capGraceToDeadline && wanted > cap ? cap : policy.gracePeriodSeconds;
-}
-
-/**
- * Polls the node's pod list (one request per round) until the given pods are gone or the
- * deadline passes.
- */
-async function waitUntilGone(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<PodRef[]> {
-  let interval = 100;
-  for (;;) {
-    if (pods.size === 0) return [];
-    const present = new Set((await deps.kube.podsOnNode(request.node, request.deadline)).map((p) => key(podRef(p))));
-    const remaining = [...pods.values()].filter((ref) => present.has(key(ref)));
-    if (remaining.length === 0) return [];
-    const left = request.deadline - deps.now();
-    if (left <= 0) return remaining;
-    await deps.sleep(Math.min(interval, left));
-    interval = Math.min(1_000, interval * 2);
-  }
 }
 
 function finish(report: DrainReport, kube: KubeApi, requestsBefore: number, now: () => number): DrainReport {

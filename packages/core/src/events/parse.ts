@@ -32,7 +32,7 @@ export const HANDLED_SIGNALS: readonly { source: string; detailType: string }[] 
 /** Parses a decoded message: an EventBridge event, a follow-up, or a direct Auto Scaling notification. */
 export function parseMessage(value: unknown): ParsedMessage {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new MalformedEventError(`message must be a JSON object, got ${Array.isArray(value) ? "an array" : typeof value}`);
+    throw new MalformedEventError(`message must be a JSON object, got ${value === null ? "null" : Array.isArray(value) ? "an array" : typeof value}`);
   }
   const record = value as Record<string, unknown>;
   if (!("detail-type" in record) && asg.isDirectLifecycleMessage(record)) {
@@ -48,7 +48,8 @@ export function parseMessage(value: unknown): ParsedMessage {
 }
 
 /** Parses an SQS record body (the EventBridge event serialized as JSON). */
-export function parseMessageBody(body: string): ParsedMessage {
+export function parseMessageBody(body: string | undefined | null): ParsedMessage {
+  if (typeof body !== "string" || body.trim() === "") throw new MalformedEventError("record has no body");
   let value: unknown;
   try {
     value = JSON.parse(body);

@@ -40,17 +40,31 @@ export function failureOf(result: KubeResult<unknown>, what: string): Error {
 }
 
 export class KubeApi {
-  constructor(readonly gateway: KubeGateway) {}
+  constructor(
+    readonly gateway: KubeGateway,
+    /** Epoch ms no request of this view outlives: per-request timeouts and retries shrink to fit. */
+    readonly deadline?: number,
+  ) {}
+
+  /** The same API, every request bounded by `deadline` (an earlier bound of this view stays). */
+  within(deadline: number): KubeApi {
+    return new KubeApi(this.gateway, this.deadline === undefined ? deadline : Math.min(this.deadline, deadline));
+  }
+
+  private send<T>(request: KubeRequest): Promise<KubeResult<T>> {
+    const deadline = request.deadline ?? this.deadline;
+    return this.gateway.send<T>(deadline === undefined ? request : { ...request, deadline });
+  }
 
   private async ok<T>(request: KubeRequest, what: string): Promise<T> {
-    const result = await this.gateway.send<T>(request);
+    const result = await this.send<T>(request);
     if (result.outcome !== "ok") throw failureOf(result, what);
     return result.body as T;
   }
 
   /** The node, or undefined when there is none of that name. */
   async getNode(name: string, deadline?: number): Promise<Node | undefined> {
-    const result = await this.gateway.send<Node>({ method: "GET", path: `/api/v1/nodes/${encodeURIComponent(name)}`, ...(deadline ? { deadline } : {}) });
+    const result = await this.send<Node>({ method: "GET", path: `/api/v1/nodes/${encodeURIComponent(name)}`, ...(deadline ? { deadline } : {}) });
     if (result.outcome === "not-found") return undefined;
     if (result.outcome !== "ok") throw failureOf(result, `get node ${name}`);
     return result.body;
@@ -65,7 +79,7 @@ export class KubeApi {
    * not thrown, so callers can re-read and decide.
    */
   async patchNode(name: string, patch: unknown, type: PatchType): Promise<{ result: "ok"; node: Node } | { result: "conflict" } | { result: "not-found" }> {
-    const response = await this.gateway.send<Node>({
+    const response = await this.send<Node>({
       method: "PATCH",
       path: `/api/v1/nodes/${encodeURIComponent(name)}`,
       body: patch,
@@ -84,7 +98,7 @@ export class KubeApi {
 
   /** POST pods/{name}/eviction (policy/v1); a PDB refusal is a result, not an error. */
   async evictPod(pod: PodRef, options: { gracePeriodSeconds?: number; deadline?: number } = {}): Promise<EvictionResult> {
-    const response = await this.gateway.send<unknown>({
+    const response = await this.send<unknown>({
       method: "POST",
       path: `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}/eviction`,
       body: {
@@ -127,7 +141,7 @@ export class KubeApi {
 
   /** DELETE a pod, guarded by its uid so a recreated namesake is never hit. */
   async deletePod(pod: PodRef, gracePeriodSeconds: number): Promise<"deleted" | "gone"> {
-    const response = await this.gateway.send<unknown>({
+    const response = await this.send<unknown>({
       method: "DELETE",
       path: `/api/v1/namespaces/${encodeURIComponent(pod.namespace)}/pods/${encodeURIComponent(pod.name)}`,
       body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds, preconditions: { uid: pod.uid } },

@@ -74,7 +74,10 @@ export interface GatewayOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Per-request timeout of a request without a deadline. */
   requestTimeoutMs?: number;
+  /** Per-request timeout ceiling of a request with a deadline: it may wait for an answer as long as the time left allows, up to this. */
+  maxRequestTimeoutMs?: number;
   maxSockets?: number;
   random?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -125,6 +128,7 @@ export class KubeGateway {
       baseDelayMs: options.baseDelayMs ?? 100,
       maxDelayMs: options.maxDelayMs ?? 5_000,
       requestTimeoutMs: options.requestTimeoutMs ?? 15_000,
+      maxRequestTimeoutMs: options.maxRequestTimeoutMs ?? 60_000,
       maxSockets: options.maxSockets ?? 64,
       random: options.random ?? Math.random,
       sleep: options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms))),
@@ -191,8 +195,9 @@ export class KubeGateway {
       headers["Content-Length"] = String(Buffer.byteLength(payload));
     }
     this.requests += 1;
-    // never wait on one answer past the caller's deadline (but give it a second at least)
-    const timeoutMs = request.deadline !== undefined ? Math.max(1_000, Math.min(this.opts.requestTimeoutMs, request.deadline - started)) : this.opts.requestTimeoutMs;
+    // with a deadline, an answer is waited for as long as the time left allows (a slow API still
+    // answers in time) and never past it (a hung one leaves time for what must follow)
+    const timeoutMs = request.deadline !== undefined ? Math.max(1_000, Math.min(this.opts.maxRequestTimeoutMs, request.deadline - started)) : this.opts.requestTimeoutMs;
     try {
       const { status, text, retryAfter } = await this.exchange(url, request.method, headers, payload, timeoutMs);
       this.opts.onRequest?.({ method: request.method, path: url.pathname, status, ms: this.opts.now() - started, attempt });

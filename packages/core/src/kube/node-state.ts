@@ -1,6 +1,8 @@
 /**
  * Changing a node's taints and schedulability safely: the change is computed from the node as
- * read, sent as one merge patch carrying that resourceVersion, and recomputed after a conflict.
+ * read, sent as one merge patch carrying that resourceVersion, and recomputed after a conflict —
+ * a change given as a plan is planned again from the node as it now is, so its guard (never
+ * uncordon a node another signal holds, say) is checked against what another writer just did.
  * A change that is already in place sends nothing.
  */
 import { RetryError } from "../errors";
@@ -16,12 +18,18 @@ export interface NodeChange {
   annotations?: Record<string, string | null>;
 }
 
+/** A change, or the reason to make none, decided from the node as it is. */
+export type NodePlan = NodeChange | { abort: string };
+export type NodePlanner = NodeChange | ((node: Node) => NodePlan);
+
 export interface NodeChangeResult {
   node: Node;
-  /** True when this call's own patch made the change; false when the node already was as asked. */
+  /** True when this call's own patch made the change; false when the node already was as asked (or the plan aborted). */
   changed: boolean;
   /** Kubernetes API requests used (GETs after conflicts and PATCHes). */
   requests: number;
+  /** Why the plan made no change, when it decided so. */
+  aborted?: string;
 }
 
 export function taintsOf(node: Node): Taint[] {
@@ -71,8 +79,8 @@ export interface ChangeOptions {
 
 const defaultBackoff = (conflicts: number) => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * Math.min(1_000, 50 * 2 ** conflicts)));
 
-/** Applies a change to a node already read; returns the node as it now is. */
-export async function changeNode(api: KubeApi, node: Node, change: NodeChange, options: ChangeOptions = {}): Promise<NodeChangeResult> {
+/** Applies a change (or a plan, decided again after every conflict) to a node already read; returns the node as it now is. */
+export async function changeNode(api: KubeApi, node: Node, planner: NodePlanner, options: ChangeOptions = {}): Promise<NodeChangeResult> {
   const now = options.now ?? (() => new Date());
   const maxConflicts = options.maxConflicts ?? 10;
   const backoff = options.conflictBackoff ?? defaultBackoff;
@@ -80,6 +88,8 @@ export async function changeNode(api: KubeApi, node: Node, change: NodeChange, o
   let requests = 0;
   const name = node.metadata?.name ?? "";
   for (let conflicts = 0; ; ) {
+    const change = typeof planner === "function" ? planner(current) : planner;
+    if ("abort" in change) return { node: current, changed: false, requests, aborted: change.abort };
     const patch = patchFor(current, change, now());
     // after a conflict another writer may have made this very change: then this one changed nothing
     if (!patch) return { node: current, changed: false, requests };

@@ -28,6 +28,11 @@ export interface PipelineDeps {
 export interface Invocation {
   /** Epoch ms at which the function is stopped (Lambda: now + remaining time). */
   deadline: number;
+  /**
+   * How often the queue has delivered this message (SQS ApproximateReceiveCount; 1 for a direct
+   * invoke). Above 1 the earlier receive did not finish, so its work is resumed, not taken for a duplicate.
+   */
+  receiveCount?: number;
 }
 
 /** `continuing`: the drain outlived this invocation and goes on in a follow-up message. */
@@ -55,6 +60,8 @@ export interface ActionReport {
   drain?: DrainReport;
   kubeRequests: number;
   dryRun: boolean;
+  /** Invocations that have worked on this event so far, this one included (a drain continued in follow-ups takes several). */
+  invocations: number;
 }
 
 /** A Log that adds the action's identity (event id, instance, node) to every line. */

@@ -3,7 +3,7 @@
  * sort failures into "acknowledge with a logged reason" (SkipError) and "return to the queue".
  */
 import { METRICS } from "../constants";
-import { errorMessage, SkipError } from "../errors";
+import { errorMessage, PermanentError, SkipError } from "../errors";
 import type { ParsedMessage } from "../events/types";
 import type { Log, Metrics } from "../observability";
 import type { ActionReport, Invocation } from "./context";
@@ -22,12 +22,13 @@ function skipped(error: SkipError, deps: MessageDeps, identity: { eventId: strin
   deps.metrics.add(METRICS.eventsIgnored, "Count", 1, { reason: error.reason });
   deps.log.info("event acknowledged without action", { ...identity, reason: error.reason, detail: error.message });
   const now = deps.now();
-  return { ...identity, outcome: "skipped", reason: `${error.reason}: ${error.message}`, steps: [], startedAt: now, finishedAt: now, kubeRequests: 0, dryRun: false };
+  return { ...identity, outcome: "skipped", reason: `${error.reason}: ${error.message}`, steps: [], startedAt: now, finishedAt: now, kubeRequests: 0, dryRun: false, invocations: 1 };
 }
 
 /**
- * Runs a message; returns a report per event. Throws when any event must be retried, after every
- * event of the message had its turn (the ones that succeeded are idempotent on redelivery).
+ * Runs a message; returns a report per event. Throws when any event must be retried (RetryError or
+ * anything unexpected), after every event of the message had its turn (the ones that succeeded are
+ * idempotent on redelivery); else throws the PermanentError of an event that can never succeed.
  */
 export async function processMessage(deps: MessageDeps, parse: () => ParsedMessage, invocation: Invocation, messageId: string): Promise<ActionReport[]> {
   let parsed: ParsedMessage;
@@ -43,6 +44,7 @@ export async function processMessage(deps: MessageDeps, parse: () => ParsedMessa
       : parsed.events.map((event) => ({ identity: event, kind: event.kind, run: () => deps.pipeline.handleEvent(event, invocation) }));
   const reports: ActionReport[] = [];
   let retry: unknown;
+  let permanent: PermanentError | undefined;
   for (const job of jobs) {
     const identity = { eventId: job.identity.eventId, kind: job.kind, instanceId: job.identity.instanceId };
     try {
@@ -57,11 +59,17 @@ export async function processMessage(deps: MessageDeps, parse: () => ParsedMessa
         deps.onReport?.(report);
         continue;
       }
+      if (error instanceof PermanentError) {
+        deps.log.error("action failed for good: a dependency refused it", { ...identity, error: error.message, code: error.code });
+        permanent ??= error;
+        continue;
+      }
       deps.metrics.add(METRICS.recordsRetried, "Count", 1, { kind: job.kind });
       deps.log.warn("action left for retry", { ...identity, error: errorMessage(error), errorName: (error as Error).name });
       retry ??= error;
     }
   }
   if (retry !== undefined) throw retry;
+  if (permanent) throw permanent;
   return reports;
 }

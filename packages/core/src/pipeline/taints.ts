@@ -8,12 +8,14 @@ export function taintValue(eventId: string): string {
   return cleaned.replace(/^[^A-Za-z0-9]+/, "").replace(/[^A-Za-z0-9]+$/, "");
 }
 
-export function taintKey(style: TaintStyle, purpose: TaintPurpose): string {
+/** The taint key of a purpose in a style; undefined where that style sets no taint. */
+export function taintKey(style: TaintStyle, purpose: TaintPurpose): string | undefined {
   return TAINT_KEYS[style][purpose];
 }
 
-export function taintFor(style: TaintStyle, purpose: TaintPurpose, eventId: string, effect: TaintEffect): Taint {
-  return { key: taintKey(style, purpose), value: taintValue(eventId), effect };
+export function taintFor(style: TaintStyle, purpose: TaintPurpose, eventId: string, effect: TaintEffect): Taint | undefined {
+  const key = taintKey(style, purpose);
+  return key === undefined ? undefined : { key, value: taintValue(eventId), effect };
 }
 
 export function describeTaint(t: Taint): string {

@@ -40,8 +40,27 @@ export const policySchema = z.object({
   podEvents: z.boolean().default(true),
   /** Time kept back from the Lambda's limit to report and hand unfinished work back. */
   lambdaReserveSeconds: z.number().int().min(1).max(120).default(20),
+  /** A drain that outlives the function goes on in follow-up messages: how many invocations an event may take, and how far apart. */
+  continuation: z
+    .object({
+      maxInvocations: z.number().int().min(1).max(200).default(20),
+      firstDelaySeconds: z.number().int().min(1).max(900).default(5),
+      maxDelaySeconds: z.number().int().min(1).max(900).default(60),
+    })
+    .prefault({}),
   spotInterruption: z
-    .object({ ...steps("NoSchedule", true, true), safetyMarginSeconds: z.number().int().min(0).max(110).default(10), drainPolicy: drainDefaults("leave") })
+    .object({
+      ...steps("NoSchedule", true, true),
+      safetyMarginSeconds: z.number().int().min(0).max(110).default(10),
+      drainPolicy: drainDefaults("leave"),
+      /** A warning this long past its deadline, for an instance EC2 still runs, no longer applies. */
+      staleAfterSeconds: z.number().int().min(60).max(24 * 3600).default(300),
+      /** After a stop or hibernate interruption: once EC2 runs the instance again, remove the taint and uncordon. */
+      restoreAfterRestart: z.boolean().default(true),
+      /** How often a stopped instance is looked at again, and for how long. */
+      restartCheckSeconds: z.number().int().min(60).max(24 * 3600).default(300),
+      restartWatchHours: z.number().int().min(1).max(24 * 30).default(72),
+    })
     .prefault({}),
   rebalanceRecommendation: z
     .object({

@@ -1,0 +1,44 @@
+/**
+ * EC2 Instance-launch Lifecycle Action: CONTINUE once the node is Ready; checked again every
+ * `checkIntervalSeconds` until `readyTimeoutSeconds`, then the policy's result (ABANDON).
+ */
+import { EVENT_REASONS, METRICS } from "../constants";
+import { SkipError, UnknownInstanceError } from "../errors";
+import type { Action } from "../pipeline/action";
+import type { ActionReport } from "../pipeline/context";
+import type { ActionRunner } from "../pipeline/runner";
+import type { SignalPlaybook } from "./playbook";
+
+async function handle(run: ActionRunner, action: Action): Promise<ActionReport> {
+  const policy = run.deps.policy.asgLaunch;
+  run.enabled(action, policy.enabled);
+  const lifecycle = action.event.lifecycle;
+  if (!lifecycle) throw new SkipError("malformed-event", "lifecycle action without hook details");
+  // right after launch EC2 may not describe the instance yet: that is "not registered", not unknown
+  const target = await run.resolve(action).catch((error: unknown) => {
+    if (error instanceof UnknownInstanceError) return undefined;
+    throw error;
+  });
+  const ready = (target?.node?.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+  const timedOut = run.deps.now() >= action.event.time.getTime() + policy.readyTimeoutSeconds * 1000;
+  if (!ready && !timedOut) {
+    await run.scheduleFollowUp(action, "check-launch-ready", new Date(run.deps.now() + policy.checkIntervalSeconds * 1000), action.attempt + 1);
+    return action.finish("scheduled", target?.node ? "node not Ready yet" : "node not registered yet");
+  }
+  const result = ready ? "CONTINUE" : policy.onTimeout;
+  action.step(`complete lifecycle action ${result}${ready ? " (node Ready)" : ` (not Ready after ${policy.readyTimeoutSeconds} s)`}`);
+  if (!run.dryRun) {
+    const completion = await run.deps.lifecycle.complete(lifecycle, action.event.instanceId, result);
+    if (completion === "completed") {
+      run.deps.metrics.add(METRICS.lifecycleActionsCompleted, "Count", 1, { kind: action.event.kind, result });
+      if (target?.node) await run.nodeEvent(action, target.node, EVENT_REASONS.asgLaunch, `Launch lifecycle action of ${lifecycle.asgName} completed: ${result}`);
+    }
+  }
+  return action.finish("done");
+}
+
+export const asgLaunch: SignalPlaybook = {
+  kind: "asg-launch",
+  handle,
+  followUps: { "check-launch-ready": (run, action) => handle(run, action) },
+};

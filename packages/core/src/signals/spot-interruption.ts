@@ -1,0 +1,100 @@
+/**
+ * EC2 Spot Instance Interruption Warning: taint spot-itn (NoSchedule), cordon, and drain before
+ * the capacity is reclaimed (event time + 120 s, less a safety margin). A stop or hibernate
+ * interruption is watched afterwards: once EC2 runs the instance again, the taint and the cordon
+ * come off. A warning that no longer applies (the instance already gone, restarted, or still
+ * running long after its deadline) changes nothing.
+ */
+import { EVENT_REASONS, METRICS } from "../constants";
+import { SkipError } from "../errors";
+import type { Target } from "../resolve/resolve-target";
+import type { Action } from "../pipeline/action";
+import type { ActionReport } from "../pipeline/context";
+import { capacityGroupOf, iso, type ActionRunner } from "../pipeline/runner";
+import { taintKey } from "../pipeline/taints";
+import type { SignalPlaybook } from "./playbook";
+import { heldByOthers, releaseNode } from "./release";
+
+const isStop = (action: Action) => action.event.spotAction === "stop" || action.event.spotAction === "hibernate";
+
+/** EC2 started the instance again after the warning (LaunchTime moves on every start). */
+function restartedSince(target: Target, action: Action): boolean {
+  const launched = target.instance.launchTime?.getTime();
+  return target.instance.state === "running" && launched !== undefined && launched > action.event.time.getTime();
+}
+
+async function handle(run: ActionRunner, action: Action): Promise<ActionReport> {
+  const policy = run.deps.policy.spotInterruption;
+  run.enabled(action, policy.enabled);
+  const eventDeadline = (action.event.deadline ?? action.event.time).getTime();
+  const until = eventDeadline - policy.safetyMarginSeconds * 1000;
+  const target = await run.resolve(action, until);
+  const state = target.instance.state;
+  if (state === "terminated") throw new SkipError("not-applicable", `instance ${action.event.instanceId} is already terminated: nothing is left to protect`);
+  if (isStop(action) && restartedSince(target, action)) return restore(run, action, target);
+  const now = run.deps.now();
+  if (state === "running" && !isStop(action) && now > eventDeadline + policy.staleAfterSeconds * 1000) {
+    throw new SkipError("stale-event", `the warning's deadline ${iso(eventDeadline)} passed ${Math.round((now - eventDeadline) / 60_000)} min ago and EC2 still runs ${action.event.instanceId}: it no longer applies`);
+  }
+  let node = run.requireNode(action, target);
+  if (now >= until) return run.applyDeadlinePolicy(action, node, { until, eventDeadline, policy: policy.drainPolicy });
+  node = await run.protect(action, node, { purpose: "spotInterruption", taint: policy.taint, effect: policy.taintEffect, cordon: policy.cordon }, until);
+  if (action.reportsStart) {
+    // the capacity manager acts on this count: once per interruption, never for a duplicate, a redelivery or a continuation
+    const group = capacityGroupOf(target);
+    if (group) run.deps.metrics.add(METRICS.spotInterruptions, "Count", 1, { group });
+    await run.nodeEvent(action, node, EVENT_REASONS.spotInterruption, `Spot interruption warning (${action.event.spotAction ?? "terminate"}) for ${action.event.instanceId}; capacity is reclaimed at ${iso(eventDeadline)}`, "Warning");
+  }
+  await run.notify(action, "start");
+  const report = policy.drain ? await run.drain(action, node, { until, eventDeadline, policy: policy.drainPolicy }) : undefined;
+  if (isStop(action) && policy.restoreAfterRestart) {
+    await run.scheduleFollowUp(action, "check-restarted", new Date(Math.max(eventDeadline, run.deps.now()) + policy.restartCheckSeconds * 1000));
+  }
+  await run.notify(action, "end", { outcome: "done", ...run.drainSummary(report), deadlineMet: action.report.deadlineMet, secondsLeft: action.report.secondsLeft });
+  run.settled(action);
+  return action.finish("done");
+}
+
+/** The instance runs again after its stop: take the interruption's taint and cordon back. */
+async function restore(run: ActionRunner, action: Action, target: Target): Promise<ActionReport> {
+  const node = target.node;
+  if (!node) return action.finish("skipped", `instance ${action.event.instanceId} runs again; no node of it is registered`);
+  const own = { kind: action.event.kind, eventId: action.event.eventId, taintKey: taintKey(run.deps.policy.taintStyle, "spotInterruption") };
+  action.step("remove the interruption's taint and cordon: the instance runs again");
+  const result = await releaseNode(run, action, node, { purpose: "spotInterruption", keepIf: (current) => heldByOthers(current, own) });
+  if (result.aborted) return action.finish("skipped", `instance runs again, node left as it is: ${result.aborted}`);
+  if (result.changed) {
+    await run.nodeEvent(
+      action,
+      result.node,
+      EVENT_REASONS.instanceRestarted,
+      `Instance ${action.event.instanceId} runs again after its spot ${action.event.spotAction ?? "stop"} (event ${action.event.eventId}): interruption taint removed${result.uncordoned ? ", node uncordoned" : ""}`,
+    );
+  }
+  return action.finish("done", "instance runs again");
+}
+
+/** Looks at a stopped instance again until it runs (restore), goes away, or the watch ends. */
+async function checkRestarted(run: ActionRunner, action: Action): Promise<ActionReport> {
+  const policy = run.deps.policy.spotInterruption;
+  const target = await run.resolve(action).catch((error: unknown) => {
+    if (error instanceof SkipError && error.reason === "unknown-instance") return undefined;
+    throw error;
+  });
+  if (!target || target.instance.state === "terminated") return action.finish("done", "instance is gone");
+  if (restartedSince(target, action)) return restore(run, action, target);
+  const watchEnds = action.event.time.getTime() + policy.restartWatchHours * 3600 * 1000;
+  const next = run.deps.now() + policy.restartCheckSeconds * 1000;
+  if (next > watchEnds) {
+    action.step(`stop watching: ${action.event.instanceId} is still ${target.instance.state}`);
+    return action.finish("done", `instance still ${target.instance.state} after ${policy.restartWatchHours} h; node left tainted and cordoned`);
+  }
+  await run.scheduleFollowUp(action, "check-restarted", new Date(next));
+  return action.finish("scheduled", `instance is ${target.instance.state}`);
+}
+
+export const spotInterruption: SignalPlaybook = {
+  kind: "spot-interruption",
+  handle,
+  followUps: { "check-restarted": checkRestarted },
+};
