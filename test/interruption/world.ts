@@ -7,7 +7,7 @@ import { startKubeLocal, type KubeLocal, type KubeLocalOptions } from "@spot-man
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { AwsWorld } from "../../packages/cli/src/simulate/aws-world";
 import { createInterruptionHandler, type DirectResult } from "../../functions/interruption";
-import { createInterruptionRuntime, type InterruptionRuntime } from "../../functions/lib/interruption-runtime";
+import { createInterruptionRuntime } from "../../functions/lib/interruption-runtime";
 
 export const CLUSTER = "demo";
 export const TOPIC_ARN = "arn:aws:sns:us-west-2:123456789012:spot-manager-notifications";
@@ -18,11 +18,14 @@ export interface World {
   kube: KubeLocal;
   aws: AwsWorld;
   recorder: Recorder;
-  runtime: InterruptionRuntime;
   /** Invokes the handler as Lambda would, with `remainingMs` left. */
   invoke(event: unknown, remainingMs?: number): Promise<SQSBatchResponse | DirectResult>;
+  /** Another Lambda container of the same function: its own runtime (and cold start), the same cluster, AWS and recorder. */
+  container(): (event: unknown, remainingMs?: number) => Promise<SQSBatchResponse | DirectResult>;
   /** Wraps EventBridge events as SQS records (compact JSON bodies, as EventBridge writes them). */
   sqs(...bodies: unknown[]): SQSEvent;
+  /** The same, delivered for the n-th time (ApproximateReceiveCount). */
+  redelivered(receiveCount: number, ...bodies: unknown[]): SQSEvent;
   /** Moves the handler's clock (not kube-local's) by this many ms. */
   advance(ms: number): void;
   now(): number;
@@ -39,7 +42,13 @@ export interface WorldOptions {
   viaEks?: boolean;
   /** The bearer token the handler presents (default: kube-local's admin token). */
   kubeToken?: string;
+  /** Errors DescribeCluster answers first (with viaEks), as a throttled cold start sees. */
+  clusterFailures?: unknown[];
+  /** DEAD_LETTER_QUEUE_URL of the function (default: the DLQ below). */
+  deadLetterQueueUrl?: string | null;
 }
+
+export const DLQ_URL = "https://sqs.us-west-2.amazonaws.com/123456789012/spot-manager-interruptions-dlq";
 
 let messageNumber = 0;
 
@@ -47,49 +56,61 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const kube = await startKubeLocal({ seed: "demo", simulation: { timeScale: 0.01, podStartupSeconds: 0.5 }, ...options.kube });
   const aws = new AwsWorld();
   aws.addNodes(kube.list("nodes"), CLUSTER);
-  if (options.viaEks) aws.serveCluster(CLUSTER, kube.url, kube.caPem ?? "");
+  if (options.viaEks) aws.serveCluster(CLUSTER, kube.url, kube.caPem ?? "", options.clusterFailures);
   const recorder = new Recorder();
   let offset = Date.now() - Date.parse(options.startAt ?? "2024-05-14T18:21:08Z");
   const now = () => Date.now() - offset;
-  const runtime = await createInterruptionRuntime({
-    config: {
-      clusterName: CLUSTER,
-      region: "us-west-2",
-      policy: parsePolicy(options.policy ?? {}),
-      topicArn: TOPIC_ARN,
-      queueUrl: QUEUE_URL,
-      ...(options.scheduler === false ? {} : { scheduler: { queueArn: QUEUE_ARN, roleArn: "arn:aws:iam::123456789012:role/spot-manager-scheduler", groupName: "spot-manager" } }),
-      functionName: "spot-manager-interruption",
-    },
-    clients: aws.clients,
-    log: recorder,
-    metrics: recorder,
-    ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => options.kubeToken ?? kube.token } }),
-    now,
+  const policy = parsePolicy(options.policy ?? {});
+  const deadLetterQueueUrl = options.deadLetterQueueUrl === null ? undefined : (options.deadLetterQueueUrl ?? DLQ_URL);
+  // each container builds its runtime on its first invocation, as a Lambda cold start does
+  const container = () =>
+    createInterruptionHandler(
+      () =>
+        createInterruptionRuntime({
+          config: {
+            clusterName: CLUSTER,
+            region: "us-west-2",
+            policy,
+            topicArn: TOPIC_ARN,
+            queueUrl: QUEUE_URL,
+            ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
+            ...(options.scheduler === false ? {} : { scheduler: { queueArn: QUEUE_ARN, roleArn: "arn:aws:iam::123456789012:role/spot-manager-scheduler", groupName: "spot-manager" } }),
+            functionName: "spot-manager-interruption",
+          },
+          clients: aws.clients,
+          log: recorder,
+          metrics: recorder,
+          ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => options.kubeToken ?? kube.token } }),
+          now,
+        }),
+      { sqs: () => aws.clients.sqs, log: recorder },
+    );
+  const invoker = (handler: ReturnType<typeof container>) => (event: unknown, remainingMs = 900_000) =>
+    handler(event, { getRemainingTimeInMillis: () => remainingMs, awsRequestId: `req-${(messageNumber += 1)}` });
+  const records = (receiveCount: number, bodies: unknown[]): SQSEvent => ({
+    Records: bodies.map((body) => {
+      messageNumber += 1;
+      return {
+        messageId: `msg-${messageNumber}`,
+        receiptHandle: `handle-${messageNumber}`,
+        body: typeof body === "string" ? body : JSON.stringify(body),
+        attributes: { ApproximateReceiveCount: String(receiveCount), SentTimestamp: String(Date.now()), SenderId: "AIDAEXAMPLE", ApproximateFirstReceiveTimestamp: String(Date.now()) },
+        messageAttributes: {},
+        md5OfBody: "",
+        eventSource: "aws:sqs",
+        eventSourceARN: QUEUE_ARN,
+        awsRegion: "us-west-2",
+      };
+    }),
   });
-  const handler = createInterruptionHandler(async () => runtime);
   return {
     kube,
     aws,
     recorder,
-    runtime,
-    invoke: (event, remainingMs = 900_000) => handler(event, { getRemainingTimeInMillis: () => remainingMs, awsRequestId: `req-${(messageNumber += 1)}` }),
-    sqs: (...bodies) => ({
-      Records: bodies.map((body) => {
-        messageNumber += 1;
-        return {
-          messageId: `msg-${messageNumber}`,
-          receiptHandle: `handle-${messageNumber}`,
-          body: typeof body === "string" ? body : JSON.stringify(body),
-          attributes: { ApproximateReceiveCount: "1", SentTimestamp: String(Date.now()), SenderId: "AIDAEXAMPLE", ApproximateFirstReceiveTimestamp: String(Date.now()) },
-          messageAttributes: {},
-          md5OfBody: "",
-          eventSource: "aws:sqs",
-          eventSourceARN: QUEUE_ARN,
-          awsRegion: "us-west-2",
-        };
-      }),
-    }),
+    invoke: invoker(container()),
+    container: () => invoker(container()),
+    sqs: (...bodies) => records(1, bodies),
+    redelivered: (receiveCount, ...bodies) => records(receiveCount, bodies),
     advance: (ms) => {
       offset -= ms;
     },

@@ -1,5 +1,5 @@
 /**
- * Fault injection per route: added latency, error answers (429 with Retry-After, 500, 503) and
+ * Fault injection per route: added latency, error answers (429 with Retry-After, 5xx, refusals) and
  * dropped connections, matched by method, verb, resource/subresource or path, a number of times
  * or with a probability.
  */
@@ -14,7 +14,8 @@ export interface FaultMatch {
 
 export type FaultEffect =
   | { kind: "latency"; ms: number }
-  | { kind: "status"; code: 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number; message?: string }
+  /** An error answer: throttling and server faults, or a refusal (an admission webhook's denial is a 400 or 403). */
+  | { kind: "status"; code: 400 | 403 | 409 | 422 | 429 | 500 | 502 | 503 | 504; retryAfterSeconds?: number; message?: string }
   | { kind: "drop" };
 
 export interface FaultRule {

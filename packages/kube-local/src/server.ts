@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { allows, type Authenticator, forbiddenError } from "./auth";
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from "./discovery";
-import { ApiError, apiErrors, statusBody, successStatus, type Status } from "./errors";
+import { ApiError, apiErrors, statusBody, successStatus, type Status, type StatusReason } from "./errors";
 import { deleteOptionsFromJson, deleteOptionsFromQuery } from "./delete-options";
 import { evictPod } from "./eviction";
 import type { FaultInjector } from "./faults";
@@ -82,6 +82,16 @@ const PATCH_MEDIA_TYPES =
   "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json, application/apply-patch+cbor";
 
 type ResourceRoute = Extract<Route, { kind: "resource" }>;
+
+const FAULT_REASONS: Partial<Record<number, StatusReason>> = {
+  400: "BadRequest",
+  403: "Forbidden",
+  409: "Conflict",
+  422: "Invalid",
+  429: "TooManyRequests",
+  503: "ServiceUnavailable",
+  504: "Timeout",
+};
 
 export function createApiServer(deps: ServerDeps, tls?: { certPem: string; keyPem: string }): Server {
   const listener: RequestListener = (req, res) => {
@@ -161,7 +171,7 @@ async function handle(
       req.socket.destroy();
       return;
     } else {
-      const reason = effect.code === 429 ? "TooManyRequests" : effect.code === 503 ? "ServiceUnavailable" : "InternalError";
+      const reason = FAULT_REASONS[effect.code] ?? "InternalError";
       const retry = effect.retryAfterSeconds;
       const body = statusBody(effect.code, reason, effect.message ?? `injected fault: ${effect.code}`, retry ? { retryAfterSeconds: retry } : undefined);
       return sendStatus(res, body, retry ? { "Retry-After": String(retry) } : {});

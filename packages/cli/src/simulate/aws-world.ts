@@ -117,10 +117,18 @@ export class AwsWorld {
     if (launchTime) instance.launchTime = launchTime;
   }
 
-  /** Makes EKS describe a cluster whose API is at `endpoint`, signed by `caPem`. */
-  serveCluster(name: string, endpoint: string, caPem: string): void {
-    this.eks.on(DescribeClusterCommand, { name }).resolves({
-      cluster: { name, status: "ACTIVE", version: "1.32", endpoint, arn: `arn:aws:eks:${AWS_REGION}:123456789012:cluster/${name}`, certificateAuthority: { data: Buffer.from(caPem).toString("base64") } },
+  /** Makes EKS describe a cluster whose API is at `endpoint`, signed by `caPem`; the first calls may fail first. */
+  serveCluster(name: string, endpoint: string, caPem: string, failFirst: readonly unknown[] = []): void {
+    let failures = [...failFirst];
+    this.eks.on(DescribeClusterCommand, { name }).callsFake(() => {
+      const failure = failures[0];
+      if (failure !== undefined) {
+        failures = failures.slice(1);
+        throw failure;
+      }
+      return {
+        cluster: { name, status: "ACTIVE", version: "1.32", endpoint, arn: `arn:aws:eks:${AWS_REGION}:123456789012:cluster/${name}`, certificateAuthority: { data: Buffer.from(caPem).toString("base64") } },
+      };
     });
   }
 
@@ -131,10 +139,25 @@ export class AwsWorld {
 
   /** Follow-up messages sent to the queue, with their delay. */
   queuedFollowUps(): { body: Record<string, unknown>; delaySeconds: number }[] {
-    return this.sqs.commandCalls(SendMessageCommand).map((call) => ({
-      body: JSON.parse(call.args[0].input.MessageBody ?? "{}") as Record<string, unknown>,
-      delaySeconds: call.args[0].input.DelaySeconds ?? 0,
-    }));
+    return this.sqs
+      .commandCalls(SendMessageCommand)
+      .filter((call) => call.args[0].input.MessageAttributes?.["errorCode"] === undefined)
+      .map((call) => ({
+        body: JSON.parse(call.args[0].input.MessageBody ?? "{}") as Record<string, unknown>,
+        delaySeconds: call.args[0].input.DelaySeconds ?? 0,
+      }));
+  }
+
+  /** Records the function sent straight to a dead-letter queue, with the reason it gave. */
+  deadLettered(): { queueUrl: string; body: string; error: string; errorCode: string; sourceMessageId: string }[] {
+    return this.sqs
+      .commandCalls(SendMessageCommand)
+      .filter((call) => call.args[0].input.MessageAttributes?.["errorCode"] !== undefined)
+      .map((call) => {
+        const input = call.args[0].input;
+        const attribute = (name: string) => input.MessageAttributes?.[name]?.StringValue ?? "";
+        return { queueUrl: input.QueueUrl ?? "", body: input.MessageBody ?? "", error: attribute("error"), errorCode: attribute("errorCode"), sourceMessageId: attribute("sourceMessageId") };
+      });
   }
 
   restore(): void {
