@@ -66,40 +66,72 @@ describe("spot-manager simulate", () => {
 });
 
 describe("spot-manager drain", () => {
-  it("drains a node of a cluster reached through a kubeconfig", async () => {
-    kube = await startKubeLocal({ seed: "demo", simulation: { timeScale: 0.01, podStartupSeconds: 1 } });
+  async function cluster(simulation: Parameters<typeof startKubeLocal>[0] = {}) {
+    kube = await startKubeLocal({ seed: "demo", simulation: { timeScale: 0.01, podStartupSeconds: 1 }, ...simulation });
     dir = await mkdtemp(join(tmpdir(), "drain-"));
     const config = join(dir, "kubeconfig");
     await kube.writeKubeconfig(config);
-    const result = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", DEMO_INTERRUPTED_NODE, "--timeout", "60"]));
+    return config;
+  }
+  const drain = (config: string, ...flags: string[]) => capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", DEMO_INTERRUPTED_NODE, ...flags]));
+
+  it("drains a node of a cluster reached through a kubeconfig, showing each eviction as kubectl does", async () => {
+    const config = await cluster();
+    const result = await drain(config, "--timeout", "60", "--force", "--delete-emptydir-data", "--ignore-daemonsets");
     expect(result.code, result.err + result.out).toBe(0);
+    expect(result.out).toContain(`node/${DEMO_INTERRUPTED_NODE} cordoned`);
+    expect(result.out).toContain("evicting pod shop/debug-shell");
+    expect(result.out).toContain("pod/debug-shell evicted");
+    // storefront's budget lets one go at a time: the refusal and the retry are shown
+    expect(result.out).toMatch(/error when evicting pods\/"storefront-[a-z0-9-]+" -n "shop" \(will retry after \d+\.\ds\): The disruption budget storefront needs 5 healthy pods/);
     expect(result.out).toContain("evicted: 5");
-    expect(result.out).toContain(`node/${DEMO_INTERRUPTED_NODE} drained`);
-    const left = kube.list("pods").filter((p) => (p["spec"] as { nodeName?: string }).nodeName === DEMO_INTERRUPTED_NODE && !p.metadata.deletionTimestamp);
+    expect(result.out.trim().split("\n").at(-1)).toBe(`node/${DEMO_INTERRUPTED_NODE} drained`);
+    const left = kube!.list("pods").filter((p) => (p["spec"] as { nodeName?: string }).nodeName === DEMO_INTERRUPTED_NODE && !p.metadata.deletionTimestamp);
     expect(left).toHaveLength(2);
   });
 
-  it("--dry-run lists the pods and changes nothing", async () => {
-    kube = await startKubeLocal({ seed: "demo", simulation: false });
-    dir = await mkdtemp(join(tmpdir(), "drain-"));
-    const config = join(dir, "kubeconfig");
-    await kube.writeKubeconfig(config);
-    const result = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", DEMO_INTERRUPTED_NODE, "--dry-run"]));
-    expect(result.code).toBe(0);
-    expect(result.out).toContain("would evict: 5");
-    expect(result.out).toContain("shop/debug-shell");
-    expect(kube.stats.log.filter((r) => r.verb !== "get" && r.verb !== "list")).toEqual([]);
+  it("refuses, as kubectl does, a node with a bare pod without --force: cordoned, nothing evicted, exit 1", async () => {
+    const config = await cluster({ simulation: false });
+    const result = await drain(config, "--delete-emptydir-data");
+    expect(result.code).toBe(1);
+    expect(result.out).toContain("error: cannot delete Pods that declare no controller (use --force to override): shop/debug-shell");
+    expect(kube!.stats.count("create", "pods/eviction")).toBe(0);
+    expect((kube!.get("nodes", undefined, DEMO_INTERRUPTED_NODE)?.["spec"] as { unschedulable?: boolean }).unschedulable).toBe(true);
+    const emptyDir = await drain(config, "--force");
+    expect(emptyDir.code).toBe(1);
+    expect(emptyDir.out).toMatch(/cannot delete Pods with local storage \(use --delete-emptydir-data to override\): shop\/cart-cache-/);
   });
 
-  it("fails with exit code 1 when pods are left at the timeout, and 2 for a missing node", async () => {
-    kube = await startKubeLocal({ seed: "demo", simulation: false });
-    dir = await mkdtemp(join(tmpdir(), "drain-"));
-    const config = join(dir, "kubeconfig");
-    await kube.writeKubeconfig(config);
-    const stuck = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", DEMO_INTERRUPTED_NODE, "--timeout", "2"]));
+  it("--dry-run lists the pods, names those it would refuse, and changes nothing", async () => {
+    const config = await cluster({ simulation: false });
+    const result = await drain(config, "--dry-run");
+    expect(result.code).toBe(0);
+    expect(result.out).toContain("would refuse: cannot delete Pods that declare no controller (use --force to override): shop/debug-shell");
+    expect(result.out).toContain("would evict:");
+    expect(kube!.stats.log.filter((r) => r.verb !== "get" && r.verb !== "list")).toEqual([]);
+  });
+
+  it("--json prints the report on stdout and each step as a JSON line on stderr", async () => {
+    const config = await cluster();
+    const result = await drain(config, "--timeout", "60", "--force", "--delete-emptydir-data", "--json");
+    expect(result.code, result.err).toBe(0);
+    const report = JSON.parse(result.out) as { complete: boolean; evicted: unknown[]; left: unknown[] };
+    expect(report).toMatchObject({ complete: true, left: [] });
+    expect(report.evicted).toHaveLength(5);
+    const steps = result.err.trim().split("\n").map((line) => JSON.parse(line) as { type: string });
+    expect(steps[0]).toMatchObject({ type: "cordoned", changed: true });
+    expect(steps.filter((s) => s.type === "evicted")).toHaveLength(5);
+    expect(steps.at(-1)).toMatchObject({ type: "drained" });
+  });
+
+  it("fails with exit code 1 and says why when pods are left at the timeout, and 2 for a missing node", async () => {
+    const config = await cluster({ simulation: false });
+    const stuck = await drain(config, "--timeout", "2", "--force", "--delete-emptydir-data");
     const missing = await capture(() => main(["node", "spot-manager", "drain", "--kubeconfig", config, "--node", "nope"]));
     expect(stuck.code).toBe(1);
     expect(stuck.err).toContain("not fully drained");
+    // no kubelet here: the evicted pods never finish terminating
+    expect(stuck.out).toMatch(/still on the node:\n  shop\/\S+: terminating, grace period until /);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('node "nope" not found');
   });

@@ -21,7 +21,13 @@ export interface NodeReport {
   drainSeconds?: number;
   podsEvicted: string[];
   podsForceDeleted: string[];
-  podsLeft: string[];
+  /** Pods that had to leave and are still on the node, each with why. */
+  podsLeft: { pod: string; reason: string; why: string }[];
+  /** The drain left no pod that had to leave. */
+  drained?: boolean;
+  /** Invocations the event's work took so far. */
+  invocations: number;
+  /** Pods a drain never moves (DaemonSet, mirror, opted out). */
   podsNotMoved: { pod: string; reason: string }[];
   pdbRefusals: number;
   pdbBlockedPods: string[];
@@ -64,8 +70,10 @@ function actionReport(run: ScenarioRun, r: ActionReport): NodeReport {
     ...(drain ? { drainSeconds: Number(((drain.finishedAt - drain.startedAt) / 1000).toFixed(2)) } : {}),
     podsEvicted: drain?.evicted.map(name) ?? [],
     podsForceDeleted: drain?.forceDeleted.map(name) ?? [],
-    podsLeft: drain?.remaining.map(name) ?? [],
-    podsNotMoved: [...(drain?.skipped ?? []), ...(drain?.refused ?? [])].map((s) => ({ pod: name(s.pod), reason: s.reason })),
+    podsLeft: drain?.left.map((l) => ({ pod: name(l.pod), reason: l.reason, why: l.why })) ?? [],
+    ...(drain ? { drained: drain.complete } : {}),
+    invocations: r.invocations,
+    podsNotMoved: (drain?.skipped ?? []).map((s) => ({ pod: name(s.pod), reason: s.reason })),
     pdbRefusals: drain?.blockedByPdb ?? 0,
     pdbBlockedPods: drain?.pdbBlockedPods.map(name) ?? [],
     kubeRequests: r.kubeRequests,
@@ -102,10 +110,10 @@ export function formatScenario(report: ScenarioReport): string {
     if (a.cordonedAtSeconds !== undefined) lines.push(`    cordoned at t+${a.cordonedAtSeconds.toFixed(2)}s (${a.requestsToCordon} API request(s) after resolution)`);
     if (a.drainSeconds !== undefined) {
       lines.push(`    pods moved: ${a.podsEvicted.length} evicted (${short(a.podsEvicted)}), ${a.podsForceDeleted.length} deleted at the deadline`);
-      lines.push(`    PDB refusals: ${a.pdbRefusals}${a.pdbBlockedPods.length ? ` (${short(a.pdbBlockedPods)})` : ""}; left behind: ${short(a.podsLeft)}`);
+      lines.push(`    PDB refusals: ${a.pdbRefusals}${a.pdbBlockedPods.length ? ` (${short(a.pdbBlockedPods)})` : ""}; left behind: ${short(a.podsLeft.map((p) => `${p.pod} (${p.why})`))}`);
       lines.push(
         `    drain took ${a.drainSeconds.toFixed(1)} s; deadline ${a.deadline ?? "-"} ${
-          a.deadlineMet ? `met with ${a.secondsLeft?.toFixed(1)} s to spare` : `MISSED: ${a.podsLeft.length} pod(s) still on the node when the drain had to stop${a.secondsLeft !== undefined ? `, ${a.secondsLeft.toFixed(1)} s before the deadline` : ""}`
+          a.deadlineMet ? `met with ${a.secondsLeft?.toFixed(1)} s to spare` : `MISSED: ${a.podsLeft.length} pod(s) still on the node when the drain stopped${a.secondsLeft !== undefined ? `, ${a.secondsLeft.toFixed(1)} s before the deadline` : ""}`
         }`,
       );
       if (a.podsNotMoved.length) lines.push(`    stayed by design: ${short(a.podsNotMoved.map((p) => `${p.pod} (${p.reason})`))}`);
