@@ -131,7 +131,7 @@ describe("spot-manager drain", () => {
     expect(stuck.code).toBe(1);
     expect(stuck.err).toContain("not fully drained");
     // no kubelet here: the evicted pods never finish terminating
-    expect(stuck.out).toMatch(/still on the node:\n  shop\/\S+: terminating, grace period until /);
+    expect(stuck.out).toMatch(/still on the node:\n {2}shop\/\S+: terminating, grace period until /);
     expect(missing.code).toBe(2);
     expect(missing.err).toContain('node "nope" not found');
   });
