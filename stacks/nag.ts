@@ -16,31 +16,46 @@ const CDK_MANAGED: Suppression[] = [
   { id: "AwsSolutions-SF2", reason: "The EKS provider framework's waiter state machine is CDK's; X-Ray tracing adds nothing to a deploy-time poll." },
   { id: "AwsSolutions-IAM4", reason: "CDK's own providers (EKS kubectl/cluster handlers, log retention) use AWS managed execution policies; they are framework resources, not spot-manager's runtime." },
   { id: "AwsSolutions-IAM5", reason: "CDK's EKS and log retention providers need wildcard permissions on resources they create at deploy time." },
-  { id: "AwsSolutions-L1", reason: "CDK's provider framework pins its own Lambda runtime for custom resources; spot-manager's functions run nodejs22.x." },
+  { id: "AwsSolutions-L1", reason: "CDK's provider framework pins its own Lambda runtime for custom resources; spot-manager's own functions run the newest Node.js runtime." },
 ];
 
-/** Suppressions by the construct path they apply under. */
+/**
+ * Suppressions by the construct path they apply under: CDK-made constructs only. spot-manager's
+ * own resources carry theirs where they are created (functions.ts, permissions.ts, alarms.ts).
+ */
 const BY_PATH: { match: RegExp; suppressions: Suppression[] }[] = [
   {
     match: /\/(@aws-cdk--aws-eks\.ClusterResourceProvider|[^/]*KubectlProvider|LogRetention[a-f0-9]+|AWS679f53fac002430cb0da5b7982bd2287|CustomResourceHandler|Eks\/KubectlHandlerRole)/,
     suppressions: CDK_MANAGED,
   },
-  { match: /\/Eks\/Role\//, suppressions: [{ id: "AwsSolutions-IAM4", reason: "The EKS service role requires the AWS managed AmazonEKSClusterPolicy." }] },
+  { match: /\/Eks\/Role\//, suppressions: [{ id: "AwsSolutions-IAM4", reason: "The EKS service role requires the AWS managed AmazonEKSClusterPolicy.", appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonEKSClusterPolicy"] }] },
   {
     match: /\/Eks\/Resource/,
     suppressions: [
-      { id: "AwsSolutions-EKS1", reason: "Operators and CI reach the API server from outside the VPC; the stage config can make the endpoint private (cluster.endpointAccess)." },
+      { id: "AwsSolutions-EKS1", reason: "Operators and CI reach the API server from outside the VPC; the stage config makes the endpoint private (cluster.endpointAccess) or limits it (cluster.publicAccessCidrs)." },
       { id: "AwsSolutions-IAM4", reason: "The EKS cluster's creation role uses the managed policies EKS requires." },
       { id: "AwsSolutions-IAM5", reason: "The cluster creation role acts on resources EKS creates, whose names are not known in advance." },
     ],
   },
   {
     match: /\/Eks\/Nodegroup(OnDemand|Spot)\/NodeGroupRole/,
-    suppressions: [{ id: "AwsSolutions-IAM4", reason: "EKS managed node groups require AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AmazonEC2ContainerRegistryReadOnly." }],
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM4",
+        reason: "EKS managed node groups require AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AmazonEC2ContainerRegistryReadOnly.",
+        appliesTo: ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map((p) => `Policy::arn:<AWS::Partition>:iam::aws:policy/${p}`),
+      },
+    ],
   },
   {
     match: /\/SelfManagedNodeRole/,
-    suppressions: [{ id: "AwsSolutions-IAM4", reason: "Self-managed EKS nodes require the worker node, CNI and ECR read-only managed policies, and SSM for operator access." }],
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM4",
+        reason: "Self-managed EKS nodes require the worker node, CNI and ECR read-only managed policies, and SSM for operator access.",
+        appliesTo: ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore"].map((p) => `Policy::arn:<AWS::Partition>:iam::aws:policy/${p}`),
+      },
+    ],
   },
   {
     match: /\/SelfManagedSpot\/(ASG|Default)/,
@@ -51,29 +66,10 @@ const BY_PATH: { match: RegExp; suppressions: Suppression[] }[] = [
     suppressions: [
       {
         id: "AwsSolutions-IAM5",
-        reason: "cluster-autoscaler's Describe* actions have no resource-level permissions; its scaling actions are limited to this cluster's ASGs by tag.",
-        appliesTo: ["Resource::*", { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" }],
-      },
-    ],
-  },
-  {
-    match: /\/\w+Function\/ServiceRole/,
-    suppressions: [
-      {
-        id: "AwsSolutions-IAM4",
-        reason: "AWSLambdaBasicExecutionRole: the function writes its logs (and EMF metrics) to CloudWatch Logs.",
-        appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
-      },
-      {
-        id: "AwsSolutions-IAM5",
-        reason:
-          "Only where AWS allows nothing narrower: X-Ray, ec2:DescribeInstances and Describe* of Auto Scaling and CloudWatch have no resource-level permissions; kms:GenerateDataKey* is how CDK grants publishing to the encrypted topic; lifecycle and scaling actions are limited to this cluster's groups by tag or name; schedules to the follow-up group.",
+        reason: "cluster-autoscaler's scaling actions reach only this cluster's ASGs (tag condition), and it describes the node groups of this cluster, whose ARNs end in ids EKS assigns.",
         appliesTo: [
-          "Resource::*",
-          "Action::kms:GenerateDataKey*",
-          { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/.+$/g" },
-          { regex: "/^Resource::arn:<AWS::Partition>:scheduler:[^:]+:[^:]+:schedule\\/[^/]+\\/\\*$/g" },
-          { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/]+\\/[^/]+\\/\\*$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/*]+\\/\\*\\/\\*$/g" },
         ],
       },
     ],
@@ -83,13 +79,13 @@ const BY_PATH: { match: RegExp; suppressions: Suppression[] }[] = [
     suppressions: [
       {
         id: "AwsSolutions-IAM5",
-        reason: "CodeBuild writes its log streams and report groups under its own prefix; ecr:GetAuthorizationToken has no resource-level permissions; the KMS actions are CDK's grant on the build's own key.",
+        reason: "CodeBuild writes its log streams and report groups under its own prefix; the KMS actions are CDK's grant on the build's own key; an adopted secret is granted by name (<name>-?????? and, for the build's environment, <name>*).",
         appliesTo: [
-          "Resource::*",
           "Action::kms:ReEncrypt*",
           "Action::kms:GenerateDataKey*",
           { regex: "/^Resource::arn:<AWS::Partition>:logs:[^:]+:[^:]+:log-group:\\/aws\\/codebuild\\/.+:\\*$/g" },
           { regex: "/^Resource::arn:<AWS::Partition>:codebuild:[^:]+:[^:]+:report-group\\/.+-\\*$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:secretsmanager:[^:]+:[^:]+:secret:spot-manager-[a-z0-9-]+\\/gitops-token(-\\?\\?\\?\\?\\?\\?|\\*)$/g" },
         ],
       },
     ],
@@ -99,13 +95,14 @@ const BY_PATH: { match: RegExp; suppressions: Suppression[] }[] = [
     suppressions: [{ id: "AwsSolutions-SMG4", reason: "The GitOps token and the webhook secret are issued by GitHub and rotated there by the operator; no Secrets Manager rotation function can mint them." }],
   },
   {
-    match: /\/\w+Function\/Resource$/,
-    suppressions: [{ id: "AwsSolutions-L1", reason: "spot-manager's functions target nodejs22.x, the runtime the product supports and tests against." }],
-  },
-  { match: /\/InterruptionDlq\/Resource/, suppressions: [{ id: "AwsSolutions-SQS3", reason: "This is the dead-letter queue itself." }] },
-  {
     match: /\/FisRole\/DefaultPolicy/,
-    suppressions: [{ id: "AwsSolutions-IAM5", reason: "FIS resolves targets with ec2:DescribeInstances (no resource-level permissions); interruptions are limited to this cluster's instances by tag." }],
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "FIS interrupts only instances tagged for this cluster (tag condition on instance/*).",
+        appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:ec2:[^:]+:[^:]+:instance\\/\\*$/g" }],
+      },
+    ],
   },
 ];
 
