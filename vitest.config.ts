@@ -4,6 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     setupFiles: ["test/setup.ts"],
+    // the stack variants, synthesized once per run and shared between files
+    globalSetup: ["test/stacks/synth-cache.ts"],
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
