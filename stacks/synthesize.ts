@@ -5,7 +5,7 @@
  * account lookup (a placeholder) and the availability-zone lookup (a fixed answer) differ. Used by
  * `spot-manager synth` and the stack tests.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Aspects } from "aws-cdk-lib";
@@ -13,6 +13,7 @@ import { Template } from "aws-cdk-lib/assertions";
 import type * as cdk from "aws-cdk-lib";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { ConfigError } from "@spot-manager/core";
 import type { SSTConfig } from "sst";
 import { App, type Stack as SstStack } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
@@ -41,6 +42,8 @@ export interface SynthResult {
   outdir: string;
   assembly: CloudAssembly;
   stacks: { name: string; templateFile: string; template: Template; stack: cdk.Stack }[];
+  /** The CDK's nested stacks (the EKS cluster and kubectl providers), by name. */
+  nestedStacks: { name: string; templateFile: string }[];
   errors: NagFinding[];
   warnings: NagFinding[];
   notices: SynthNotice[];
@@ -104,16 +107,24 @@ export async function synthesizeStage(options: SynthOptions): Promise<SynthResul
         template: Template.fromJSON(JSON.parse(readFileSync(`${assembly.directory}/${stack.templateFile}`, "utf8")) as Record<string, unknown>),
         stack,
       }));
+    const nestedStacks = readdirSync(assembly.directory)
+      .filter((f) => f.endsWith(".nested.template.json"))
+      .map((f) => ({ name: f.replace(/\.nested\.template\.json$/, ""), templateFile: join(assembly.directory, f) }));
     return {
       stage: options.stage,
       region,
       outdir: assembly.directory,
       assembly,
       stacks,
+      nestedStacks,
       errors: options.nag === false ? [] : stacks.flatMap((s) => findings(assembly, s.stack, "error")),
       warnings: options.nag === false ? [] : stacks.flatMap((s) => findings(assembly, s.stack, "warning")),
       notices: stacks.flatMap((s) => notices(assembly, s.stack)),
     };
+  } catch (error) {
+    // the config runs from SST's bundle, with its own copy of the domain's classes
+    if (error instanceof Error && error.name === "ConfigError" && !(error instanceof ConfigError)) throw new ConfigError(error.message, { cause: error });
+    throw error;
   } finally {
     if (configDir) {
       if (previousDir === undefined) delete process.env["SPOT_MANAGER_CONFIG_DIR"];

@@ -9,10 +9,11 @@ import { createSandbox, PHASES, readBuildspec, runBuild, type Sandbox } from "./
 import { hasKubectl, parseManifests } from "./manifests";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { imageRepositoryName } from "../../stacks/names";
 
 const run = promisify(execFile);
 const REGISTRY = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
-const ECR_REPOSITORY_URI = `${REGISTRY}/spot-manager-dev-sample-app`;
+const ECR_REPOSITORY_URI = `${REGISTRY}/${imageRepositoryName("dev")}`;
 const TOKEN = "ghp_stand-in-token-0123456789abcdef";
 
 let sandbox: Sandbox;

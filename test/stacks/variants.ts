@@ -127,6 +127,8 @@ function load(name: VariantName, cached: CachedVariant): SynthesizedVariant {
 }
 
 const inProcess = new Map<VariantName, Promise<SynthesizedVariant>>();
+/** SST keeps one project and one function registry per process: syntheses here run one at a time. */
+let synthesizing: Promise<unknown> = Promise.resolve();
 
 /** The variant's synthesis: made once per test run, shared by every file that asks. */
 export function synthVariant(name: VariantName): Promise<SynthesizedVariant> {
@@ -159,11 +161,13 @@ async function synthesizeOrWait(name: VariantName): Promise<SynthesizedVariant> 
     const variant = VARIANTS[name];
     const outdir = join(cacheDir, name);
     mkdirSync(outdir, { recursive: true });
-    const result = await synthesizeStage({ stage: variant.stage, outdir, ...(variant.config !== undefined ? { config: variant.config } : {}) });
+    const run = synthesizing.then(() => synthesizeStage({ stage: variant.stage, outdir, ...(variant.config !== undefined ? { config: variant.config } : {}) }));
+    synthesizing = run.catch(() => undefined);
+    const result = await run;
     const cached: CachedVariant = {
       stage: result.stage,
       outdir: result.outdir,
-      stacks: Object.fromEntries(result.stacks.map((s) => [s.name, { templateFile: s.templateFile }])),
+      stacks: Object.fromEntries([...result.stacks, ...result.nestedStacks].map((s) => [s.name, { templateFile: s.templateFile }])),
       errors: result.errors,
       warnings: result.warnings,
       notices: result.notices,

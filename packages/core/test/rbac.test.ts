@@ -41,7 +41,7 @@ describe("the least-privilege ClusterRole", () => {
       podsOnNode: () => api.podsOnNode("ip-10-0-1-21"),
       evictPod: () => api.evictPod(pod),
       deletePod: () => api.deletePod(pod, 0),
-      createEvent: () => api.createEvent({ metadata: { namespace: "default" }, reason: "SpotInterruption" }),
+      createEvent: () => api.createEvent({ metadata: { namespace: "default" }, involvedObject: { kind: "Node", name: "ip-10-0-1-21" }, reason: "SpotInterruption" }),
     };
 
     // Act
