@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Template } from "aws-cdk-lib/assertions";
 import { inject } from "vitest";
-import { synthesizeStage, type NagFinding, type SynthNotice } from "../../stacks/synthesize";
+import type { NagFinding, SynthNotice } from "../../stacks/synthesize";
 
 export const OPERATOR_ROLE = "arn:aws:iam::123456789012:role/platform-operators";
 
@@ -161,6 +161,8 @@ async function synthesizeOrWait(name: VariantName): Promise<SynthesizedVariant> 
     const variant = VARIANTS[name];
     const outdir = join(cacheDir, name);
     mkdirSync(outdir, { recursive: true });
+    // loaded only where a synthesis runs: files that read a cached one skip SST and the CDK's constructs
+    const { synthesizeStage } = await import("../../stacks/synthesize");
     const run = synthesizing.then(() => synthesizeStage({ stage: variant.stage, outdir, ...(variant.config !== undefined ? { config: variant.config } : {}) }));
     synthesizing = run.catch(() => undefined);
     const result = await run;
