@@ -253,11 +253,20 @@ function operatorAccess(stack: StackContext["stack"], cluster: eks.ICluster, adm
   });
 }
 
-/** Synth-time notice about the version's EKS support, in the assembly and on the console. */
+/**
+ * A warning for the operator: in the assembly (where `spot-manager synth` reads it) and on stderr,
+ * since `sst deploy` does not show the CDK's annotations.
+ */
+function warnOperator(stack: StackContext["stack"], id: string, message: string): void {
+  Annotations.of(stack).addWarningV2(`spot-manager:${id}`, message);
+  console.warn(`spot-manager: warning: ${stack.stackName}: ${message}`);
+}
+
+/** Synth-time notice about the version's EKS support. */
 function announceSupport(stack: StackContext["stack"], config: StageConfig): void {
   const notice = supportNotice(config.cluster.version, new Date());
   if (!notice) return;
-  if (notice.level === "warning") Annotations.of(stack).addWarningV2("spot-manager:kubernetes-version", notice.message);
+  if (notice.level === "warning") warnOperator(stack, "kubernetes-version", notice.message);
   else Annotations.of(stack).addInfo(notice.message);
 }
 
@@ -358,7 +367,7 @@ export function Cluster({ stack, app }: StackContext): ClusterOutputs {
   cluster.node.addDependency(controlPlaneLogs);
   operatorAccess(stack, cluster, config.cluster.admins);
   if (config.cluster.admins.length === 0) {
-    Annotations.of(stack).addWarningV2("spot-manager:no-operators", "cluster.admins is empty: no person can use kubectl on the new cluster (authentication mode API); list the IAM roles of its operators");
+    warnOperator(stack, "no-operators", "cluster.admins is empty: no person can use kubectl on the new cluster (authentication mode API); list the IAM roles of its operators");
   }
 
   const onDemand = managedNodeGroup(cluster, "OnDemand", config.nodeGroups.onDemand, eks.CapacityType.ON_DEMAND);

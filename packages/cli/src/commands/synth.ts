@@ -49,7 +49,8 @@ export function registerSynth(program: Command): void {
       if (flags.json) console.log(JSON.stringify(summary, null, 2));
       else {
         for (const s of summary.stacks) console.log(`${s.name}: ${s.resources} resources -> ${s.template}`);
-        for (const n of result.notices) console.error(`${n.level}: ${n.stack}: ${n.message}`);
+        // warnings were printed by the stacks as they ran (as under `sst deploy`); notices were not
+        for (const n of result.notices.filter((n) => n.level === "info")) console.error(`info: ${n.stack}: ${n.message}`);
         if (flags.nag) console.log(`cdk-nag (AwsSolutions): ${result.errors.length} errors, ${result.warnings.length} warnings`);
         for (const e of result.errors) console.error(`  ${e.rule} ${e.path}: ${e.message}`);
       }
