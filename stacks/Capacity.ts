@@ -1,16 +1,32 @@
 /**
  * The capacity manager: a scheduled function that owns the node groups' bounds and the spot ->
- * on-demand fallback. IAM is scoped to the groups its policy names.
+ * on-demand fallback. IAM is scoped to the groups its policy names. A run that could not start on
+ * time is dropped (the next one redoes the work) rather than overlapping the next.
  */
-import { Stack } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
-import { Function, use, type StackContext } from "sst/constructs";
-import { CAPACITY_IAM_ACTIONS, checkAutoscalerTiming, ConfigError, parseCapacityPolicy, rateMinutes, type CapacityPolicy, type CapacityPolicyInput } from "@spot-manager/core";
+import { use, type StackContext } from "sst/constructs";
+import {
+  CAPACITY_IAM_ACTIONS,
+  CAPACITY_METRICS,
+  checkAutoscalerTiming,
+  ConfigError,
+  METRICS_NAMESPACE,
+  parseCapacityPolicy,
+  rateMinutes,
+  type CapacityPolicy,
+  type CapacityPolicyInput,
+} from "@spot-manager/core";
+import { failedInvocationsAlarm, notifyingAlarm, undeliveredEventsQueue } from "./alarms";
 import type { StageConfig } from "./config";
 import { Cluster } from "./Cluster";
+import { acceptWildcards, spotManagerFunction } from "./functions";
+import { ALARMS, resourceNames } from "./names";
 import { Observability } from "./Observability";
+import { grantWithoutResourceScope } from "./permissions";
 
 /** The stage's node groups with the seed architecture's rule: spot first, on-demand as base and fallback. */
 export function defaultCapacityPolicy(config: StageConfig): CapacityPolicyInput {
@@ -56,27 +72,39 @@ export function Capacity({ stack, app }: StackContext): CapacityOutputs {
   const nodegroupArns = groups.filter(([, g]) => g.type === "managed-node-group").map(([name]) => `arn:${partition}:eks:${region}:${account}:nodegroup/${clusterName}/${name}/*`);
   const asgArns = groups.filter(([, g]) => g.type === "auto-scaling-group").map(([name]) => `arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/${name}`);
 
-  const fn = new Function(stack, "CapacityFunction", {
-    functionName: `spot-manager-${app.stage}-capacity`,
-    description: "spot-manager: keep node group bounds and the spot -> on-demand fallback",
-    handler: "functions/capacity.handler",
-    runtime: "nodejs22.x",
-    architecture: "arm_64",
-    timeout: "60 seconds",
-    memorySize: "256 MB",
-    // one run at a time: runs read and write the same groups' memory
-    reservedConcurrentExecutions: 1,
-    logRetention: "one_month",
-    nodejs: { format: "esm", minify: true },
-    environment: {
-      CLUSTER_NAME: clusterName,
-      CAPACITY_POLICY: JSON.stringify(policy),
-      NOTIFICATION_TOPIC_ARN: topic.topicArn,
-      DRY_RUN: settings.dryRun ? "true" : "false",
-      POWERTOOLS_SERVICE_NAME: "spot-manager-capacity",
+  const names = resourceNames(app.stage);
+  const timeoutSeconds = 60;
+  const fn = spotManagerFunction(
+    stack,
+    "CapacityFunction",
+    {
+      functionName: names.capacityFunction,
+      description: "spot-manager: keep node group bounds and the spot -> on-demand fallback",
+      handler: "functions/capacity.handler",
+      timeout: `${timeoutSeconds} seconds`,
+      memorySize: "256 MB",
+      ...(settings.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: settings.reservedConcurrency } : {}),
+      // an invocation that cannot start within a minute, or that failed, is not retried: the
+      // schedule's next run plans from fresh state, and two runs never pile up
+      retryAttempts: 0,
+      maxEventAge: Duration.seconds(60),
+      environment: {
+        CLUSTER_NAME: clusterName,
+        CAPACITY_POLICY: JSON.stringify(policy),
+        NOTIFICATION_TOPIC_ARN: topic.topicArn,
+        DRY_RUN: settings.dryRun ? "true" : "false",
+        POWERTOOLS_SERVICE_NAME: names.capacityMetricsService,
+      },
     },
-  });
-  fn.addToRolePolicy(new iam.PolicyStatement({ sid: "ReadCapacity", actions: CAPACITY_IAM_ACTIONS.read.filter((a) => a !== "eks:DescribeNodegroup"), resources: ["*"] }));
+    config,
+  );
+  grantWithoutResourceScope(
+    stack,
+    "ReadCapacity",
+    fn.role as iam.IRole,
+    CAPACITY_IAM_ACTIONS.read.filter((a) => a !== "eks:DescribeNodegroup"),
+    "the capacity manager reads the groups and the interruption counts it plans from",
+  );
   if (nodegroupArns.length) {
     fn.addToRolePolicy(new iam.PolicyStatement({ sid: "NodeGroups", actions: ["eks:DescribeNodegroup", ...CAPACITY_IAM_ACTIONS.nodegroupWrite], resources: nodegroupArns }));
   }
@@ -84,11 +112,36 @@ export function Capacity({ stack, app }: StackContext): CapacityOutputs {
     fn.addToRolePolicy(new iam.PolicyStatement({ sid: "AutoScalingGroups", actions: [...CAPACITY_IAM_ACTIONS.autoScalingGroupWrite], resources: asgArns }));
   }
   topic.grantPublish(fn);
-  new events.Rule(stack, "CapacitySchedule", {
+  acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; node group and Auto Scaling group ARNs hold ids AWS assigns, so each named group is granted as <cluster>/<group>/* or autoScalingGroup:*:autoScalingGroupName/<name>.", [
+    "Action::kms:GenerateDataKey*",
+    { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/*]+\\/[^/*]+\\/\\*$/g" },
+    { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/[^*]+$/g" },
+  ]);
+
+  const undelivered = undeliveredEventsQueue(stack, "Capacity", app.stage, topic, config);
+  const schedule = new events.Rule(stack, "CapacitySchedule", {
     description: `spot-manager ${app.stage}: capacity manager run`,
     schedule: events.Schedule.expression(settings.schedule),
-    targets: [new targets.LambdaFunction(fn, { retryAttempts: 0 })],
+    targets: [new targets.LambdaFunction(fn, { deadLetterQueue: undelivered, retryAttempts: 2, maxEventAge: Duration.seconds(60) })],
   });
-  stack.addOutputs({ CapacityFunction: fn.functionName });
+  failedInvocationsAlarm(stack, "Capacity", app.stage, topic, [schedule]);
+  if (config.observability.alarms) {
+    notifyingAlarm(stack, "CapacityFailureAlarm", app.stage, topic, {
+      name: ALARMS.capacityFailures,
+      description: "The capacity manager could not read or change a node group: see its logs for the group and the reason.",
+      // an exact metric: alarms cannot use SEARCH
+      metric: new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName: CAPACITY_METRICS.groupFailures,
+        dimensionsMap: { cluster: clusterName, service: names.capacityMetricsService },
+        statistic: "Sum",
+        period: Duration.minutes(5),
+      }),
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 1,
+    });
+  }
+  stack.addOutputs({ CapacityFunction: fn.functionName, CapacityUndeliveredEventsQueueUrl: undelivered.queueUrl });
   return { policy };
 }

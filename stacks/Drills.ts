@@ -7,6 +7,7 @@ import * as fis from "aws-cdk-lib/aws-fis";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { use, type StackContext } from "sst/constructs";
 import { Cluster } from "./Cluster";
+import { grantWithoutResourceScope } from "./permissions";
 
 export interface DrillsOutputs {
   experimentTemplateId?: string;
@@ -29,8 +30,7 @@ export function Drills({ stack, app }: StackContext): DrillsOutputs {
       conditions: { StringEquals: { [`aws:ResourceTag/${clusterTag}`]: "owned" } },
     }),
   );
-  // FIS resolves its targets with DescribeInstances, which has no resource-level permissions
-  role.addToPolicy(new iam.PolicyStatement({ actions: ["ec2:DescribeInstances"], resources: ["*"] }));
+  grantWithoutResourceScope(stack, "FisTargetDiscovery", role, ["ec2:DescribeInstances"], "FIS resolves the experiment's target instances with it");
   const template = new fis.CfnExperimentTemplate(stack, "SpotInterruptionDrill", {
     description: `spot-manager ${app.stage}: interrupt ${settings.instanceCount} spot instance(s) of ${clusterName}`,
     roleArn: role.roleArn,

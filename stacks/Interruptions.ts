@@ -1,21 +1,29 @@
 /**
- * The interruption path: EventBridge rules for the six signals -> an encrypted SQS queue (DLQ after
- * N receives) -> the interruption function (partial batch responses), with IAM scoped to what it
- * touches, an EKS access entry and the least-privilege ClusterRole it is bound to.
+ * The interruption path: EventBridge rules for the six signals (retries, then an undelivered-events
+ * queue) -> an encrypted SQS queue (DLQ after N receives) -> the interruption function (partial
+ * batch responses, at most `maxConcurrency` batches at once), with IAM scoped to what it touches,
+ * an EKS access entry and the least-privilege ClusterRole it is bound to; in the cluster's VPC when
+ * the API endpoint needs it. Alarms on everything that means events are not being handled.
  */
 import { Duration, Stack } from "aws-cdk-lib";
+import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
 import * as eks from "aws-cdk-lib/aws-eks";
 import * as events from "aws-cdk-lib/aws-events";
 import * as targets from "aws-cdk-lib/aws-events-targets";
 import * as iam from "aws-cdk-lib/aws-iam";
 import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import * as scheduler from "aws-cdk-lib/aws-scheduler";
+import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
-import { Function, use, type StackContext } from "sst/constructs";
-import { CLUSTER_ROLE_NAME, CLUSTER_ROLE_RULES, KUBERNETES_GROUP } from "@spot-manager/core";
+import { use, type Function, type StackContext } from "sst/constructs";
+import { CLUSTER_ROLE_NAME, CLUSTER_ROLE_RULES, KUBERNETES_GROUP, METRICS, METRICS_NAMESPACE } from "@spot-manager/core";
+import { deadLetterQueue, failedInvocationsAlarm, notifyingAlarm, undeliveredEventsQueue } from "./alarms";
 import { Cluster } from "./Cluster";
-import { resourceNames } from "./names";
+import type { StageConfig } from "./config";
+import { acceptWildcards, spotManagerFunction } from "./functions";
+import { ALARMS, resourceNames } from "./names";
 import { Observability } from "./Observability";
+import { grantWithoutResourceScope } from "./permissions";
 import { SIGNAL_RULES } from "./rules";
 
 export interface InterruptionsOutputs {
@@ -44,17 +52,15 @@ export function rbacManifests(): Record<string, unknown>[] {
 }
 
 export function Interruptions({ stack, app }: StackContext): InterruptionsOutputs {
-  const { cluster, clusterName, config } = use(Cluster);
+  const { cluster, clusterName, config, kubernetesClients } = use(Cluster);
   const { topic } = use(Observability);
   const names = resourceNames(app.stage);
   const settings = config.interruptions;
   const timeout = settings.lambda.timeoutSeconds;
 
-  const dlq = new sqs.Queue(stack, "InterruptionDlq", {
-    queueName: names.interruptionDlq,
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
+  const dlq = deadLetterQueue(stack, "InterruptionDlq", app.stage, topic, config, {
+    name: ALARMS.interruptionDlq,
+    description: "Interruption events gave up after every retry and wait in the dead-letter queue: inspect and redrive them.",
   });
   const queue = new sqs.Queue(stack, "InterruptionQueue", {
     queueName: names.interruptionQueue,
@@ -67,14 +73,17 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
     deadLetterQueue: { queue: dlq, maxReceiveCount: settings.queue.maxReceiveCount },
   });
 
-  for (const rule of SIGNAL_RULES) {
-    new events.Rule(stack, rule.id, {
-      ruleName: `${names.interruptionQueue}-${rule.id}`.slice(0, 64),
-      description: rule.description,
-      eventPattern: { source: rule.pattern.source, detailType: rule.pattern["detail-type"], ...(rule.pattern.detail ? { detail: rule.pattern.detail } : {}) },
-      targets: [new targets.SqsQueue(queue)],
-    });
-  }
+  const undelivered = undeliveredEventsQueue(stack, "Interruptions", app.stage, topic, config);
+  const rules = SIGNAL_RULES.map(
+    (rule) =>
+      new events.Rule(stack, rule.id, {
+        ruleName: names.signalRule(rule.id),
+        description: rule.description,
+        eventPattern: { source: rule.pattern.source, detailType: rule.pattern["detail-type"], ...(rule.pattern.detail ? { detail: rule.pattern.detail } : {}) },
+        targets: [new targets.SqsQueue(queue, { deadLetterQueue: undelivered, retryAttempts: 185, maxEventAge: Duration.seconds(rule.maxEventAgeSeconds) })],
+      }),
+  );
+  failedInvocationsAlarm(stack, "Interruptions", app.stage, topic, rules);
 
   const followUps = new scheduler.CfnScheduleGroup(stack, "FollowUpGroup", { name: names.schedulerGroup });
   const schedulerRole = new iam.Role(stack, "FollowUpSchedulerRole", {
@@ -83,39 +92,37 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
   });
   queue.grantSendMessages(schedulerRole);
 
-  const fn = new Function(stack, "InterruptionFunction", {
-    functionName: names.interruptionFunction,
-    description: "spot-manager: taint, cordon and drain nodes on EC2 interruption signals",
-    handler: "functions/interruption.handler",
-    runtime: "nodejs22.x",
-    architecture: "arm_64",
-    timeout: `${timeout} seconds`,
-    memorySize: `${settings.lambda.memoryMiB} MB`,
-    reservedConcurrentExecutions: settings.lambda.reservedConcurrency,
-    logRetention: "one_month",
-    nodejs: { format: "esm", minify: true },
-    environment: {
-      CLUSTER_NAME: clusterName,
-      SPOT_MANAGER_POLICY: JSON.stringify(settings.policy),
-      NOTIFICATION_TOPIC_ARN: topic.topicArn,
-      QUEUE_URL: queue.queueUrl,
-      QUEUE_ARN: queue.queueArn,
-      SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
-      SCHEDULER_GROUP_NAME: names.schedulerGroup,
-      POWERTOOLS_SERVICE_NAME: names.metricsService,
-      POWERTOOLS_METRICS_NAMESPACE: "SpotManager",
+  const fn = spotManagerFunction(
+    stack,
+    "InterruptionFunction",
+    {
+      functionName: names.interruptionFunction,
+      description: "spot-manager: taint, cordon and drain nodes on EC2 interruption signals",
+      handler: "functions/interruption.handler",
+      timeout: `${timeout} seconds`,
+      memorySize: `${settings.lambda.memoryMiB} MB`,
+      ...(settings.lambda.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: settings.lambda.reservedConcurrency } : {}),
+      ...(kubernetesClients ? { vpc: kubernetesClients.vpc, vpcSubnets: kubernetesClients.subnets, securityGroups: [kubernetesClients.securityGroup] } : {}),
+      environment: {
+        CLUSTER_NAME: clusterName,
+        SPOT_MANAGER_POLICY: JSON.stringify(settings.policy),
+        NOTIFICATION_TOPIC_ARN: topic.topicArn,
+        QUEUE_URL: queue.queueUrl,
+        QUEUE_ARN: queue.queueArn,
+        SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
+        SCHEDULER_GROUP_NAME: names.schedulerGroup,
+        POWERTOOLS_SERVICE_NAME: names.metricsService,
+        POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+      },
     },
-  });
-  // no more concurrent batches than the function may run: a throttled delivery would use up a receive
-  fn.addEventSource(new SqsEventSource(queue, { batchSize: settings.lambda.batchSize, reportBatchItemFailures: true, maxConcurrency: settings.lambda.reservedConcurrency }));
+    config,
+  );
+  // the event source's maximum concurrency is the cap: no reservation taken from the account
+  fn.addEventSource(new SqsEventSource(queue, { batchSize: settings.lambda.batchSize, reportBatchItemFailures: true, maxConcurrency: settings.lambda.maxConcurrency }));
 
   const role = fn.role as iam.IRole;
-  const region = Stack.of(stack).region;
-  const account = Stack.of(stack).account;
-  const partition = Stack.of(stack).partition;
-  fn.addToRolePolicy(
-    new iam.PolicyStatement({ sid: "DescribeInstances", actions: ["ec2:DescribeInstances"], resources: ["*"] }), // DescribeInstances has no resource-level permissions
-  );
+  const { region, account, partition } = Stack.of(stack);
+  grantWithoutResourceScope(stack, "DescribeInstances", role, ["ec2:DescribeInstances"], "the function resolves an event's instance to its node and cluster with it");
   fn.addToRolePolicy(
     new iam.PolicyStatement({
       sid: "LifecycleActionsOfThisCluster",
@@ -133,12 +140,66 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
     new iam.PolicyStatement({ sid: "PassSchedulerRole", actions: ["iam:PassRole"], resources: [schedulerRole.roleArn], conditions: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } } }),
   );
   topic.grantPublish(fn);
+  acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; lifecycle actions reach only this cluster's groups (tag condition); schedules only the follow-up group.", [
+    "Action::kms:GenerateDataKey*",
+    { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" },
+    { regex: `/^Resource::arn:<AWS::Partition>:scheduler:[^:]+:[^:]+:schedule\\/${names.schedulerGroup}\\/\\*$/g` },
+  ]);
   fn.node.addDependency(followUps);
 
   // the function's role becomes a Kubernetes group member, bound to the least-privilege ClusterRole
   new eks.CfnAccessEntry(stack, "InterruptionAccessEntry", { clusterName, principalArn: role.roleArn, type: "STANDARD", kubernetesGroups: [KUBERNETES_GROUP] });
   new eks.KubernetesManifest(stack, "InterruptionRbac", { cluster, manifest: rbacManifests(), overwrite: true });
 
-  stack.addOutputs({ InterruptionQueueUrl: queue.queueUrl, InterruptionFunction: fn.functionName });
+  interruptionAlarms(stack, app.stage, topic, queue, fn, config, names);
+
+  stack.addOutputs({ InterruptionQueueUrl: queue.queueUrl, InterruptionDlqUrl: dlq.queueUrl, UndeliveredEventsQueueUrl: undelivered.queueUrl, InterruptionFunction: fn.functionName });
   return { queue, dlq, fn };
+}
+
+/** Events waiting, the function failing, drains missing their deadlines. */
+function interruptionAlarms(stack: StackContext["stack"], stage: string, topic: sns.ITopic, queue: sqs.Queue, fn: Function, config: StageConfig, names: ReturnType<typeof resourceNames>): void {
+  const minute = Duration.minutes(1);
+  // the oldest message counts while events wait to be picked up; a message in flight (a drain
+  // running for minutes) or delayed (a follow-up) is not waiting
+  const waiting = new cloudwatch.MathExpression({
+    expression: "IF(visible > 0, age, 0)",
+    usingMetrics: {
+      age: queue.metricApproximateAgeOfOldestMessage({ statistic: "Maximum", period: minute }),
+      visible: queue.metricApproximateNumberOfMessagesVisible({ statistic: "Maximum", period: minute }),
+    },
+    period: minute,
+    label: "age of the oldest message while events wait",
+  });
+  notifyingAlarm(stack, "QueueAgeAlarm", stage, topic, {
+    name: ALARMS.interruptionQueueAge,
+    description: `Interruption events have waited over ${config.observability.queueAgeAlarmSeconds} s (ApproximateAgeOfOldestMessage) for the function: it is throttled, failing, disabled, or interruptions.lambda.maxConcurrency is too low for the load.`,
+    metric: waiting,
+    threshold: config.observability.queueAgeAlarmSeconds,
+    comparison: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    evaluationPeriods: 2,
+  });
+  if (!config.observability.alarms) return;
+  notifyingAlarm(stack, "FunctionErrorAlarm", stage, topic, {
+    name: ALARMS.interruptionErrors,
+    description: "The interruption function failed invocations (configuration, permissions or a bug).",
+    metric: fn.metricErrors({ statistic: "Sum", period: Duration.minutes(5) }),
+    threshold: 1,
+    evaluationPeriods: 1,
+  });
+  // alarms need exact metrics: the function also emits this total with only its default dimensions
+  notifyingAlarm(stack, "DeadlineMissAlarm", stage, topic, {
+    name: ALARMS.deadlineMisses,
+    description: "Drains did not finish before the instance went away (PDBs, capacity, or API trouble): see the DeadlineMissed events on the nodes.",
+    metric: new cloudwatch.Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: METRICS.deadlineMisses,
+      dimensionsMap: { cluster: config.cluster.name, service: names.metricsService },
+      statistic: "Sum",
+      period: Duration.minutes(5),
+    }),
+    threshold: config.observability.deadlineMissThreshold,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 1,
+  });
 }

@@ -1,18 +1,19 @@
 /**
- * Notifications, dashboard and alarms. Resources of the later stacks are referenced by their
- * physical names (names.ts), so the topic can come first and be used by every function.
+ * The notification topic every function and alarm publishes to, and the stage's dashboard. It comes
+ * before the stacks it watches, so it shows their alarms and fixed-name resources by name (names.ts);
+ * the alarms themselves live next to what they watch.
  */
-import { Duration } from "aws-cdk-lib";
+import { Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
-import * as actions from "aws-cdk-lib/aws-cloudwatch-actions";
 import * as iam from "aws-cdk-lib/aws-iam";
 import * as kms from "aws-cdk-lib/aws-kms";
 import * as sns from "aws-cdk-lib/aws-sns";
 import * as subscriptions from "aws-cdk-lib/aws-sns-subscriptions";
 import { use, type StackContext } from "sst/constructs";
-import { CAPACITY_METRICS, METRICS, METRICS_NAMESPACE } from "@spot-manager/core";
+import { METRICS, METRICS_NAMESPACE } from "@spot-manager/core";
 import { Cluster } from "./Cluster";
-import { resourceNames } from "./names";
+import type { StageConfig } from "./config";
+import { ALARMS, resourceNames, STACK_IDS } from "./names";
 
 export interface ObservabilityOutputs {
   topic: sns.ITopic;
@@ -35,26 +36,38 @@ function total(metric: string, cluster: string, statistic: string, label: string
   });
 }
 
+/** The alarm names this stage's stacks create, for the dashboard's status widget. */
+export function stageAlarmNames(stage: string, config: StageConfig): string[] {
+  const names = resourceNames(stage);
+  const always = [ALARMS.interruptionDlq, ALARMS.interruptionQueueAge, ALARMS.undelivered("Interruptions"), ALARMS.failedInvocations("Interruptions")];
+  const optional = config.observability.alarms ? [ALARMS.interruptionErrors, ALARMS.deadlineMisses] : [];
+  const capacity = config.capacity.enabled ? [ALARMS.undelivered("Capacity"), ALARMS.failedInvocations("Capacity"), ...(config.observability.alarms ? [ALARMS.capacityFailures] : [])] : [];
+  const delivery = config.delivery.enabled ? [ALARMS.undelivered("Delivery"), ALARMS.failedInvocations("Delivery")] : [];
+  return [...always, ...optional, ...capacity, ...delivery].map((a) => names.alarm(a));
+}
+
 export function Observability({ stack, app }: StackContext): ObservabilityOutputs {
   const { config, clusterName } = use(Cluster);
   const names = resourceNames(app.stage);
+  const { partition, region, account } = Stack.of(stack);
   // a key of our own: CloudWatch alarms cannot publish to a topic under the AWS-managed SNS key
   const key = new kms.Key(stack, "NotificationKey", { enableKeyRotation: true, description: `spot-manager ${app.stage} notifications` });
   key.grant(new iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
   const topic = new sns.Topic(stack, "Notifications", { topicName: names.notificationTopic, masterKey: key, enforceSSL: true });
   for (const email of config.notifications.emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
 
-  const dlqDepth = new cloudwatch.Metric({ namespace: "AWS/SQS", metricName: "ApproximateNumberOfMessagesVisible", dimensionsMap: { QueueName: names.interruptionDlq }, statistic: "Maximum", period: Duration.minutes(1) });
+  const shown = new Map<string, cloudwatch.IAlarm>();
+  const alarm = (name: string) => {
+    if (!shown.has(name)) shown.set(name, cloudwatch.Alarm.fromAlarmArn(stack, `Show-${name}`, `arn:${partition}:cloudwatch:${region}:${account}:alarm:${name}`));
+    return shown.get(name)!;
+  };
   const queueAge = new cloudwatch.Metric({ namespace: "AWS/SQS", metricName: "ApproximateAgeOfOldestMessage", dimensionsMap: { QueueName: names.interruptionQueue }, statistic: "Maximum", period: Duration.minutes(1) });
-  const errors = new cloudwatch.Metric({ namespace: "AWS/Lambda", metricName: "Errors", dimensionsMap: { FunctionName: names.interruptionFunction }, statistic: "Sum", period: Duration.minutes(5) });
   const deadlineMisses = total(METRICS.deadlineMisses, clusterName, "Sum", "deadline misses");
-  // alarms need exact metrics: the functions also emit these totals with only their default dimensions
-  const deadlineMissTotal = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: METRICS.deadlineMisses, dimensionsMap: { cluster: clusterName, service: names.metricsService }, statistic: "Sum", period: Duration.minutes(5) });
-  const capacityFailures = new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName: CAPACITY_METRICS.groupFailures, dimensionsMap: { cluster: clusterName, service: "spot-manager-capacity" }, statistic: "Sum", period: Duration.minutes(5) });
 
   new cloudwatch.Dashboard(stack, "Dashboard", {
     dashboardName: names.dashboard,
     widgets: [
+      [new cloudwatch.AlarmStatusWidget({ title: `spot-manager ${app.stage} alarms`, alarms: stageAlarmNames(app.stage, config).map(alarm), width: 24, height: 4 })],
       [
         new cloudwatch.GraphWidget({ title: "Events by kind", left: [byKind(METRICS.eventsReceived, clusterName, "")], width: 12 }),
         new cloudwatch.GraphWidget({ title: "Drain seconds (max) and seconds left at finish (min)", left: [byKind(METRICS.drainSeconds, clusterName, "drain", "Maximum")], right: [byKind(METRICS.secondsLeftAtFinish, clusterName, "left", "Minimum")], width: 12 }),
@@ -64,7 +77,11 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
         new cloudwatch.GraphWidget({ title: "Deadline misses and ignored events", left: [deadlineMisses], right: [byKind(METRICS.eventsIgnored, clusterName, "ignored")], width: 12 }),
       ],
       [
-        new cloudwatch.GraphWidget({ title: "Interruption queue: DLQ depth, oldest message age", left: [dlqDepth], right: [queueAge], width: 12 }),
+        new cloudwatch.AlarmWidget({ title: "Interruption DLQ depth", alarm: alarm(names.alarm(ALARMS.interruptionDlq)), width: 8 }),
+        new cloudwatch.GraphWidget({ title: "Interruption queue: oldest message age", left: [queueAge], width: 8 }),
+        new cloudwatch.AlarmWidget({ title: "Undelivered interruption events", alarm: alarm(names.alarm(ALARMS.undelivered(STACK_IDS[2]))), width: 8 }),
+      ],
+      [
         new cloudwatch.GraphWidget({
           title: "Spot vs on-demand capacity (in-service instances)",
           left: [
@@ -76,49 +93,10 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
             }),
           ],
           right: [new cloudwatch.MathExpression({ expression: `SEARCH('{${METRICS_NAMESPACE},cluster,group,service} MetricName="${METRICS.spotInterruptions}" cluster="${clusterName}"', 'Sum', 300)`, label: "interruptions", period: Duration.minutes(5) })],
-          width: 12,
+          width: 24,
         }),
       ],
     ],
   });
-
-  if (config.observability.alarms) {
-    const alarm = (id: string, name: string, description: string, metric: cloudwatch.IMetric, threshold: number, evaluationPeriods: number) =>
-      new cloudwatch.Alarm(stack, id, {
-        alarmName: name,
-        alarmDescription: description,
-        metric,
-        threshold,
-        evaluationPeriods,
-        datapointsToAlarm: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-    const alarms = [
-      alarm("DlqDepthAlarm", `${names.interruptionDlq}-not-empty`, "Interruption events gave up after every retry and wait in the dead-letter queue: inspect and redrive them.", dlqDepth, config.observability.dlqAlarmThreshold, 1),
-      alarm(
-        "DeadlineMissAlarm",
-        `${names.interruptionFunction}-deadline-misses`,
-        "Drains did not finish before the instance went away (PDBs, capacity, or API trouble): see the DeadlineMissed events on the nodes.",
-        deadlineMissTotal,
-        config.observability.deadlineMissThreshold,
-        3,
-      ),
-      alarm("FunctionErrorAlarm", `${names.interruptionFunction}-errors`, "The interruption function failed invocations (configuration, permissions or a bug).", errors, 1, 1),
-    ];
-    if (config.capacity.enabled) {
-      alarms.push(
-        alarm(
-          "CapacityFailureAlarm",
-          `spot-manager-${app.stage}-capacity-group-failures`,
-          "The capacity manager could not read or change a node group: see its logs for the group and the reason.",
-          capacityFailures,
-          1,
-          3,
-        ),
-      );
-    }
-    for (const a of alarms) a.addAlarmAction(new actions.SnsAction(topic));
-  }
   return { topic };
 }

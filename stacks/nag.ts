@@ -1,6 +1,8 @@
 /**
- * cdk-nag suppressions, each with the reason it is acceptable. Applied by path pattern so they
- * follow the constructs wherever they are created.
+ * cdk-nag suppressions for constructs the CDK and SST create on spot-manager's behalf (providers,
+ * the EKS cluster's own roles, managed node group roles), each naming the exact findings it
+ * covers and why. spot-manager's own resources carry theirs where they are created (functions.ts,
+ * permissions.ts, alarms.ts): a new wildcard anywhere is a cdk-nag error, not a silent pass.
  */
 import type { IConstruct } from "constructs";
 import { NagSuppressions } from "cdk-nag";
@@ -11,85 +13,134 @@ interface Suppression {
   appliesTo?: (string | { regex: string })[];
 }
 
-const CDK_MANAGED: Suppression[] = [
-  { id: "AwsSolutions-SF1", reason: "The EKS provider framework's waiter state machine is CDK's; it only polls cluster creation." },
-  { id: "AwsSolutions-SF2", reason: "The EKS provider framework's waiter state machine is CDK's; X-Ray tracing adds nothing to a deploy-time poll." },
-  { id: "AwsSolutions-IAM4", reason: "CDK's own providers (EKS kubectl/cluster handlers, log retention) use AWS managed execution policies; they are framework resources, not spot-manager's runtime." },
-  { id: "AwsSolutions-IAM5", reason: "CDK's EKS and log retention providers need wildcard permissions on resources they create at deploy time." },
-  { id: "AwsSolutions-L1", reason: "CDK's provider framework pins its own Lambda runtime for custom resources; spot-manager's functions run nodejs22.x." },
-];
+const managedPolicy = (name: string) => `Policy::arn:<AWS::Partition>:iam::aws:policy/${name}`;
+
+const LAMBDA_EXECUTION: Suppression = {
+  id: "AwsSolutions-IAM4",
+  reason:
+    "A CDK or SST provider function writes its logs (AWSLambdaBasicExecutionRole); the EKS kubectl provider may run in the VPC (AWSLambdaVPCAccessExecutionRole) and pulls its image layers from ECR (private, and public where the region has it).",
+  appliesTo: [
+    managedPolicy("service-role/AWSLambdaBasicExecutionRole"),
+    managedPolicy("service-role/AWSLambdaVPCAccessExecutionRole"),
+    managedPolicy("AmazonEC2ContainerRegistryPullOnly"),
+    { regex: '/^Policy::\\{"Fn::If":\\["[A-Za-z0-9]*HasEcrPublic[A-Za-z0-9]+".*AmazonElasticContainerRegistryPublicReadOnly.*$/g' },
+  ],
+};
+
+/** The CDK's and SST's provider constructs: the EKS cluster and kubectl providers (an imported cluster's too), log retention, SST's stack handler. */
+const PROVIDER = String.raw`(CustomResourceHandler|LogRetention[a-f0-9]{32}|@aws-cdk--aws-eks\.(ClusterResourceProvider|KubectlProvider)|[A-Za-z0-9]+-KubectlProvider)`;
+const PROVIDER_RUNTIME: Suppression = { id: "AwsSolutions-L1", reason: "The CDK and SST pin the Node.js runtime of their own provider functions; spot-manager's functions run the newest one." };
+const INVOKE_VERSIONS: Suppression = {
+  id: "AwsSolutions-IAM5",
+  reason: "The CDK provider framework invokes its handler functions' versions (<function ARN>:*).",
+  appliesTo: [{ regex: "/^Resource::<[A-Za-z0-9]+\\.Arn>:\\*$/g" }],
+};
 
 /** Suppressions by the construct path they apply under. */
 const BY_PATH: { match: RegExp; suppressions: Suppression[] }[] = [
+  // provider functions, their roles and the EKS provider framework
+  { match: new RegExp(String.raw`\/${PROVIDER}\/([^/]+\/)*(ServiceRole|Role)\/Resource$`), suppressions: [LAMBDA_EXECUTION] },
+  { match: new RegExp(String.raw`\/${PROVIDER}(\/(Handler|[A-Za-z]+Handler|Provider\/framework-[A-Za-z]+))?\/Resource$`), suppressions: [PROVIDER_RUNTIME] },
+  { match: new RegExp(String.raw`\/${PROVIDER}\/Provider\/[^/]+\/(ServiceRole|Role)\/DefaultPolicy\/Resource$`), suppressions: [INVOKE_VERSIONS] },
   {
-    match: /\/(@aws-cdk--aws-eks\.ClusterResourceProvider|[^/]*KubectlProvider|LogRetention[a-f0-9]+|AWS679f53fac002430cb0da5b7982bd2287|CustomResourceHandler|Eks\/KubectlHandlerRole)/,
-    suppressions: CDK_MANAGED,
-  },
-  { match: /\/Eks\/Role\//, suppressions: [{ id: "AwsSolutions-IAM4", reason: "The EKS service role requires the AWS managed AmazonEKSClusterPolicy." }] },
-  {
-    match: /\/Eks\/Resource/,
+    match: /\/@aws-cdk--aws-eks\.ClusterResourceProvider\/Provider\/waiter-state-machine\/Resource$/,
     suppressions: [
-      { id: "AwsSolutions-EKS1", reason: "Operators and CI reach the API server from outside the VPC; the stage config can make the endpoint private (cluster.endpointAccess)." },
-      { id: "AwsSolutions-IAM4", reason: "The EKS cluster's creation role uses the managed policies EKS requires." },
-      { id: "AwsSolutions-IAM5", reason: "The cluster creation role acts on resources EKS creates, whose names are not known in advance." },
+      { id: "AwsSolutions-SF1", reason: "The EKS provider framework's waiter state machine is the CDK's; it only polls cluster creation." },
+      { id: "AwsSolutions-SF2", reason: "The EKS provider framework's waiter state machine is the CDK's; X-Ray tracing adds nothing to a deploy-time poll." },
     ],
   },
   {
-    match: /\/Eks\/Nodegroup(OnDemand|Spot)\/NodeGroupRole/,
-    suppressions: [{ id: "AwsSolutions-IAM4", reason: "EKS managed node groups require AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AmazonEC2ContainerRegistryReadOnly." }],
-  },
-  {
-    match: /\/SelfManagedNodeRole/,
-    suppressions: [{ id: "AwsSolutions-IAM4", reason: "Self-managed EKS nodes require the worker node, CNI and ECR read-only managed policies, and SSM for operator access." }],
-  },
-  {
-    match: /\/SelfManagedSpot\/(ASG|Default)/,
-    suppressions: [{ id: "AwsSolutions-AS3", reason: "Scaling events reach spot-manager through EventBridge (lifecycle actions, instance state changes); SNS notifications per ASG would duplicate them." }],
-  },
-  {
-    match: /\/Eks\/ClusterAutoscalerServiceAccount\/Role/,
+    match: /\/LogRetention[a-f0-9]{32}\/ServiceRole\/DefaultPolicy\/Resource$/,
     suppressions: [
       {
         id: "AwsSolutions-IAM5",
-        reason: "cluster-autoscaler's Describe* actions have no resource-level permissions; its scaling actions are limited to this cluster's ASGs by tag.",
-        appliesTo: ["Resource::*", { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" }],
+        reason: "The CDK's log retention function sets retention on the fixed-name log groups of this stage (<group>:*), and lists log groups, which has no resource-level permissions.",
+        appliesTo: ["Resource::*", { regex: "/^Resource::arn:<AWS::Partition>:logs:[^:]+:[^:]+:log-group:\\/aws\\/(lambda|eks|codebuild)\\/[^:*]+:\\*$/g" }],
       },
     ],
   },
+  // the EKS cluster's own roles
+  { match: /\/Eks\/Role\/Resource$/, suppressions: [{ id: "AwsSolutions-IAM4", reason: "The EKS service role requires the AWS managed AmazonEKSClusterPolicy.", appliesTo: [managedPolicy("AmazonEKSClusterPolicy")] }] },
   {
-    match: /\/\w+Function\/ServiceRole/,
+    match: /\/Eks\/KubectlHandlerRole\/Resource$/,
     suppressions: [
       {
         id: "AwsSolutions-IAM4",
-        reason: "AWSLambdaBasicExecutionRole: the function writes its logs (and EMF metrics) to CloudWatch Logs.",
-        appliesTo: ["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
-      },
-      {
-        id: "AwsSolutions-IAM5",
-        reason:
-          "Only where AWS allows nothing narrower: X-Ray, ec2:DescribeInstances and Describe* of Auto Scaling and CloudWatch have no resource-level permissions; kms:GenerateDataKey* is how CDK grants publishing to the encrypted topic; lifecycle and scaling actions are limited to this cluster's groups by tag or name; schedules to the follow-up group.",
+        reason: "The CDK's kubectl handler writes logs, may run in the VPC, and pulls its image layers from ECR (private, and public when the region has it).",
         appliesTo: [
-          "Resource::*",
-          "Action::kms:GenerateDataKey*",
-          { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/.+$/g" },
-          { regex: "/^Resource::arn:<AWS::Partition>:scheduler:[^:]+:[^:]+:schedule\\/[^/]+\\/\\*$/g" },
-          { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/]+\\/[^/]+\\/\\*$/g" },
+          managedPolicy("service-role/AWSLambdaBasicExecutionRole"),
+          managedPolicy("service-role/AWSLambdaVPCAccessExecutionRole"),
+          managedPolicy("AmazonEC2ContainerRegistryPullOnly"),
+          { regex: "/^Policy::\\{\"Fn::If\":\\[\"EksHasEcrPublic[A-Za-z0-9]+\".*AmazonElasticContainerRegistryPublicReadOnly.*$/g" },
         ],
       },
     ],
   },
   {
-    match: /\/Build\/Role\//,
+    match: /\/Eks\/Resource\/CreationRole\/DefaultPolicy\/Resource$/,
     suppressions: [
       {
         id: "AwsSolutions-IAM5",
-        reason: "CodeBuild writes its log streams and report groups under its own prefix; ecr:GetAuthorizationToken has no resource-level permissions; the KMS actions are CDK's grant on the build's own key.",
+        reason: "The CDK's cluster creation role manages this cluster's sub-resources (cluster/<name>/*, fargateprofile/<name>/*) and describes EC2 networking, which has no resource-level permissions.",
+        appliesTo: ["Resource::*", { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:(cluster|fargateprofile)\\/[^/*]+\\/\\*$/g" }],
+      },
+    ],
+  },
+  {
+    match: /\/Eks\/Resource\/Resource\/Default$/,
+    suppressions: [
+      { id: "AwsSolutions-EKS1", reason: "Operators and CI reach the API server from outside the VPC; the stage config makes the endpoint private (cluster.endpointAccess) or limits it (cluster.publicAccessCidrs)." },
+    ],
+  },
+  {
+    match: /\/Eks\/Nodegroup(OnDemand|Spot)\/NodeGroupRole\/Resource$/,
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM4",
+        reason: "EKS managed node groups require AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and AmazonEC2ContainerRegistryReadOnly.",
+        appliesTo: ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(managedPolicy),
+      },
+    ],
+  },
+  {
+    match: /\/SelfManagedNodeRole\/Resource$/,
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM4",
+        reason: "Self-managed EKS nodes require the worker node, CNI and ECR read-only managed policies, and SSM for operator access.",
+        appliesTo: ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly", "AmazonSSMManagedInstanceCore"].map(managedPolicy),
+      },
+    ],
+  },
+  {
+    match: /\/SelfManagedSpot\/ASG$/,
+    suppressions: [{ id: "AwsSolutions-AS3", reason: "Scaling events reach spot-manager through EventBridge (lifecycle actions, instance state changes); SNS notifications per ASG would duplicate them." }],
+  },
+  {
+    match: /\/Eks\/ClusterAutoscalerServiceAccount\/Role\/DefaultPolicy\/Resource$/,
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "cluster-autoscaler's scaling actions reach only this cluster's ASGs (tag condition), and it describes the node groups of this cluster, whose ARNs end in ids EKS assigns.",
         appliesTo: [
-          "Resource::*",
+          { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/*]+\\/\\*\\/\\*$/g" },
+        ],
+      },
+    ],
+  },
+  {
+    match: /\/Build\/Role\/DefaultPolicy\/Resource$/,
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "CodeBuild writes its log streams and report groups under its own prefix; the KMS actions are the CDK's grant on the build's own key; an adopted secret is granted by name (<name>-?????? and, for the build's environment, <name>*).",
+        appliesTo: [
           "Action::kms:ReEncrypt*",
           "Action::kms:GenerateDataKey*",
           { regex: "/^Resource::arn:<AWS::Partition>:logs:[^:]+:[^:]+:log-group:\\/aws\\/codebuild\\/.+:\\*$/g" },
           { regex: "/^Resource::arn:<AWS::Partition>:codebuild:[^:]+:[^:]+:report-group\\/.+-\\*$/g" },
+          { regex: "/^Resource::arn:<AWS::Partition>:secretsmanager:[^:]+:[^:]+:secret:spot-manager-[a-z0-9-]+\\/gitops-token(-\\?\\?\\?\\?\\?\\?|\\*)$/g" },
         ],
       },
     ],
@@ -99,13 +150,14 @@ const BY_PATH: { match: RegExp; suppressions: Suppression[] }[] = [
     suppressions: [{ id: "AwsSolutions-SMG4", reason: "The GitOps token and the webhook secret are issued by GitHub and rotated there by the operator; no Secrets Manager rotation function can mint them." }],
   },
   {
-    match: /\/\w+Function\/Resource$/,
-    suppressions: [{ id: "AwsSolutions-L1", reason: "spot-manager's functions target nodejs22.x, the runtime the product supports and tests against." }],
-  },
-  { match: /\/InterruptionDlq\/Resource/, suppressions: [{ id: "AwsSolutions-SQS3", reason: "This is the dead-letter queue itself." }] },
-  {
-    match: /\/FisRole\/DefaultPolicy/,
-    suppressions: [{ id: "AwsSolutions-IAM5", reason: "FIS resolves targets with ec2:DescribeInstances (no resource-level permissions); interruptions are limited to this cluster's instances by tag." }],
+    match: /\/FisRole\/DefaultPolicy\/Resource$/,
+    suppressions: [
+      {
+        id: "AwsSolutions-IAM5",
+        reason: "FIS interrupts only instances tagged for this cluster (tag condition on instance/*).",
+        appliesTo: [{ regex: "/^Resource::arn:<AWS::Partition>:ec2:[^:]+:[^:]+:instance\\/\\*$/g" }],
+      },
+    ],
   },
 ];
 

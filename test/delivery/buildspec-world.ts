@@ -5,10 +5,12 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { runBuild, type Sandbox } from "./codebuild";
+import { imageRepositoryName } from "../../stacks/names";
 
 const run = promisify(execFile);
 export const REGISTRY = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
-export const ECR_REPOSITORY_URI = `${REGISTRY}/spot-manager-dev-sample-app`;
+/** The stage's repository, named where the stack names it (one source of truth with the overlay's placeholder). */
+export const ECR_REPOSITORY_URI = `${REGISTRY}/${imageRepositoryName("dev")}`;
 export const TOKEN = "ghp_stand-in-token-0123456789abcdef";
 
 export function buildspecWorld(sandbox: Sandbox) {

@@ -5,19 +5,20 @@ import { join } from "node:path";
 import { ConfigError } from "@spot-manager/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { synthesizeStage } from "../../stacks/synthesize";
-import { rendered, synth } from "./synth";
+import { rendered } from "./synth";
+import { synthVariant, type SynthesizedVariant } from "./variants";
 
-let stage: Awaited<ReturnType<typeof synth>>;
+let stage: SynthesizedVariant;
 beforeAll(async () => {
-  stage = await synth("timing");
-}, 120_000);
+  stage = await synthVariant("dev");
+}, 420_000);
 
 describe("cluster-autoscaler and the spot fallback", () => {
   it("CA waits 10 minutes for a node, longer than the fallback's 5-minute shortfall plus a 2-minute run", () => {
     const charts = Object.values(stage.template("Cluster").findResources("Custom::AWSCDK-EKS-HelmChart")).map((c) => (c as { Properties: { Chart: string; Values?: unknown } }).Properties);
     const values = JSON.parse(String(rendered(charts.find((c) => c.Chart === "cluster-autoscaler")?.Values))) as { extraArgs: Record<string, unknown> };
     expect(values.extraArgs["max-node-provision-time"]).toBe("10m");
-    const [fn] = Object.values(stage.template("Capacity").findResources("AWS::Lambda::Function", { Properties: { FunctionName: "spot-manager-timing-capacity" } })) as {
+    const [fn] = Object.values(stage.template("Capacity").findResources("AWS::Lambda::Function", { Properties: { FunctionName: "spot-manager-dev-capacity" } })) as {
       Properties: { Environment: { Variables: Record<string, string> } };
     }[];
     const policy = JSON.parse(fn!.Properties.Environment.Variables["CAPACITY_POLICY"]!) as { fallbacks: { shortfallMinutes: number }[] };

@@ -3,26 +3,32 @@ import { join } from "node:path";
 import { Match } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { imageRepositoryName } from "../../stacks/names";
 import { fixture } from "../fixtures";
 import { expiredImages, type LifecycleRule, type RegistryImage } from "./ecr-lifecycle";
 import { matchesPattern } from "./event-pattern";
-import { rendered, statements, synth } from "./synth";
+import { rendered, statements } from "./synth";
+import { synthVariant, type SynthesizedVariant } from "./variants";
 
-let stage: Awaited<ReturnType<typeof synth>>;
+let stage: SynthesizedVariant;
 beforeAll(async () => {
-  stage = await synth("web", { delivery: { enabled: true, repository: "acme/shop", branches: ["main", "release/*"], gitopsRepository: "https://github.com/acme/shop-gitops.git", gitopsOverlay: "deploy/overlays/prod" } });
-}, 120_000);
+  stage = await synthVariant("delivery");
+}, 420_000);
 
 describe("Delivery stack", () => {
-  it("an ECR repository with immutable commit tags (the live and cache tags excepted) and scan on push", () => {
-    stage.template("Delivery").hasResourceProperties("AWS::ECR::Repository", {
-      RepositoryName: "web/sample-app",
-      ImageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
-      ImageTagMutabilityExclusionFilters: [
-        { ImageTagMutabilityExclusionFilterType: "WILDCARD", ImageTagMutabilityExclusionFilterValue: "live-*" },
-        { ImageTagMutabilityExclusionFilterType: "WILDCARD", ImageTagMutabilityExclusionFilterValue: "buildcache" },
-      ],
-      ImageScanningConfiguration: { ScanOnPush: true },
+  it("an ECR repository with immutable commit tags (the live and cache tags excepted) and scan on push, kept when the stage keeps its data", () => {
+    stage.template("Delivery").hasResource("AWS::ECR::Repository", {
+      DeletionPolicy: "Retain",
+      Properties: Match.objectLike({
+        RepositoryName: "spot-manager-web-sample-app",
+        ImageTagMutability: "IMMUTABLE_WITH_EXCLUSION",
+        ImageTagMutabilityExclusionFilters: [
+          { ImageTagMutabilityExclusionFilterType: "WILDCARD", ImageTagMutabilityExclusionFilterValue: "live-*" },
+          { ImageTagMutabilityExclusionFilterType: "WILDCARD", ImageTagMutabilityExclusionFilterValue: "buildcache" },
+        ],
+        ImageScanningConfiguration: { ScanOnPush: true },
+        EmptyOnDelete: false,
+      }),
     });
   });
 
@@ -56,6 +62,27 @@ describe("Delivery stack", () => {
     expect(expiredImages(before, images, now).has("prod")).toBe(true);
   });
 
+  it("names the repository once: the stack, the overlays' placeholders and the buildspec's tests use names.ts", () => {
+    for (const overlay of ["dev", "prod"]) {
+      const kustomization = parse(readFileSync(`deploy/overlays/${overlay}/kustomization.yaml`, "utf8")) as { images: { name: string; newName: string }[] };
+      const image = kustomization.images.find((i) => i.name === "sample-app");
+      expect(image?.newName, overlay).toBe(`123456789012.dkr.ecr.us-west-2.amazonaws.com/${imageRepositoryName(overlay)}`);
+    }
+    expect(readFileSync("test/delivery/buildspec-world.ts", "utf8")).toContain('imageRepositoryName("dev")');
+    expect(imageRepositoryName("web")).toBe("spot-manager-web-sample-app");
+  });
+
+  it("lets the build push, pull, ask whether an image exists and read its scan, on this repository only; registry login apart", () => {
+    const template = stage.template("Delivery");
+    const ecr = statements(template).filter((s) => [s.Action].flat().some((a) => a.startsWith("ecr:")));
+    const onRepository = ecr.filter((s) => !Array.isArray(s.Resource) && s.Resource !== "*");
+    expect(onRepository).toHaveLength(1);
+    expect([onRepository[0]!.Action].flat()).toEqual(expect.arrayContaining(["ecr:DescribeImages", "ecr:DescribeImageScanFindings"]));
+    expect([onRepository[0]!.Action].flat()).toEqual(expect.arrayContaining(["ecr:PutImage", "ecr:BatchGetImage", "ecr:InitiateLayerUpload"]));
+    expect(onRepository[0]!.Resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^Images/), "Arn"] });
+    expect(ecr.filter((s) => s.Resource === "*")).toEqual([expect.objectContaining({ Sid: "RegistryLogin", Action: "ecr:GetAuthorizationToken" })]);
+  });
+
   it("a privileged CodeBuild project running the buildspec embedded at synth (never a pushed branch's), the GitOps token from Secrets Manager only", () => {
     const template = stage.template("Delivery");
     template.hasResourceProperties("AWS::CodeBuild::Project", {
@@ -79,12 +106,12 @@ describe("Delivery stack", () => {
     expect(Object.values(variables).filter((v) => /TOKEN|SECRET/.test(v.Name) && v.Type === "PLAINTEXT")).toEqual([]);
   });
 
-  it("the webhook answers on a Function URL (its HMAC is the authentication) and may only start builds of this project", () => {
+  it("the webhook answers on a Function URL (its HMAC is the authentication, no CORS) and may only start builds of this project", () => {
     const template = stage.template("Delivery");
-    template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE" });
+    template.hasResourceProperties("AWS::Lambda::Url", { AuthType: "NONE", Cors: Match.absent() });
     template.hasResourceProperties("AWS::Lambda::Function", {
       FunctionName: "spot-manager-web-delivery-webhook",
-      Runtime: "nodejs22.x",
+      Runtime: "nodejs24.x",
       Environment: { Variables: Match.objectLike({ PROJECT_NAME: "spot-manager-web-delivery", REPOSITORY: "acme/shop", BRANCHES: "main,release/*", WEBHOOK_SECRET_ARN: Match.anyValue() }) },
     });
     const launch = statements(template).filter((s) => s.Sid === "LaunchBuilds");
@@ -96,7 +123,7 @@ describe("Delivery stack", () => {
   it("the build may read the image's details and scan findings, on its repository only", () => {
     const template = stage.template("Delivery");
     const describe = statements(template).find((s) => [s.Action].flat().includes("ecr:DescribeImageScanFindings"));
-    expect([describe?.Action].flat().sort()).toEqual(["ecr:DescribeImageScanFindings", "ecr:DescribeImages"]);
+    expect([describe?.Action].flat()).toEqual(expect.arrayContaining(["ecr:DescribeImageScanFindings", "ecr:DescribeImages"]));
     expect(rendered(describe?.Resource)).toEqual(expect.stringMatching(/^\$\{Images.*\.Arn\}$/));
   });
 
@@ -132,6 +159,7 @@ describe("Delivery stack", () => {
   it("CodeBuild state changes of this project reach the notifier, as the sample event shows", () => {
     const template = stage.template("Delivery");
     const rules = Object.values(template.findResources("AWS::Events::Rule")).map((r) => (r as { Properties: { EventPattern?: Record<string, unknown> } }).Properties.EventPattern).filter(Boolean);
+    template.hasResourceProperties("AWS::Events::Rule", { EventPattern: Match.anyValue(), Targets: [Match.objectLike({ DeadLetterConfig: Match.anyValue(), RetryPolicy: { MaximumRetryAttempts: 4, MaximumEventAgeInSeconds: 3600 } })] });
     const [pattern] = rules as Record<string, never>[];
     const sample = fixture("codebuildStateChange");
     (sample["detail"] as Record<string, string>)["project-name"] = "spot-manager-web-delivery";
@@ -141,5 +169,24 @@ describe("Delivery stack", () => {
 
   it("passes cdk-nag", () => {
     expect(stage.errors).toEqual([]);
+  });
+});
+
+describe("a redeploy after a removal that kept the stage's data", () => {
+  let adopted: SynthesizedVariant;
+  beforeAll(async () => {
+    adopted = await synthVariant("import");
+  }, 420_000);
+
+  it("adopts the retained ECR repository and secrets by name instead of creating (and colliding with) them", () => {
+    const template = adopted.template("Delivery");
+    template.resourceCountIs("AWS::ECR::Repository", 0);
+    template.resourceCountIs("AWS::SecretsManager::Secret", 0);
+    const ecr = statements(template).find((s) => [s.Action].flat().includes("ecr:PutImage"));
+    expect(rendered(ecr?.Resource)).toBe("arn:aws:ecr:us-west-2:123456789012:repository/spot-manager-shared-sample-app");
+    const [project] = Object.values(template.findResources("AWS::CodeBuild::Project")) as { Properties: { Environment: { EnvironmentVariables: { Name: string; Value: unknown }[] } } }[];
+    const token = project!.Properties.Environment.EnvironmentVariables.find((v) => v.Name === "GITOPS_TOKEN");
+    expect(rendered(token?.Value)).toBe("arn:aws:secretsmanager:us-west-2:123456789012:secret:spot-manager-shared/gitops-token");
+    expect(adopted.errors).toEqual([]);
   });
 });

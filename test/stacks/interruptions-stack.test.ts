@@ -1,15 +1,17 @@
 import { Match } from "aws-cdk-lib/assertions";
 import { CLUSTER_ROLE_RULES, DEFAULT_POLICY, HANDLED_SIGNALS } from "@spot-manager/core";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_STAGE_LENGTH, resourceNames, SIGNAL_RULE_SUFFIXES } from "../../stacks/names";
 import { SIGNAL_RULES } from "../../stacks/rules";
 import { fixture, type FixtureName } from "../fixtures";
 import { matchesPattern } from "./event-pattern";
-import { rendered, statements, synth } from "./synth";
+import { rendered, statements } from "./synth";
+import { synthVariant, type SynthesizedVariant } from "./variants";
 
-let dev: Awaited<ReturnType<typeof synth>>;
+let dev: SynthesizedVariant;
 beforeAll(async () => {
-  dev = await synth("dev");
-}, 120_000);
+  dev = await synthVariant("dev");
+}, 420_000);
 
 const SAMPLES: Record<string, FixtureName[]> = {
   SpotInterruptionWarning: ["spotInterruption"],
@@ -54,16 +56,29 @@ describe("EventBridge rules", () => {
     expect(matchesPattern(byId("HealthScheduledChange"), issue)).toBe(false);
   });
 
-  it("the template carries exactly these patterns, each targeting the interruption queue", () => {
+  it("the template carries exactly these patterns, each targeting the interruption queue with retries, then the undelivered-events queue", () => {
     const template = dev.template("Interruptions");
     for (const rule of SIGNAL_RULES) {
       template.hasResourceProperties("AWS::Events::Rule", {
+        Name: `spot-manager-dev-${SIGNAL_RULE_SUFFIXES[rule.id]}`,
         EventPattern: rule.pattern,
         State: "ENABLED",
-        Targets: [Match.objectLike({ Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^InterruptionQueue"), "Arn"] } })],
+        Targets: [
+          Match.objectLike({
+            Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^InterruptionQueue"), "Arn"] },
+            DeadLetterConfig: { Arn: { "Fn::GetAtt": [Match.stringLikeRegexp("^UndeliveredEvents"), "Arn"] } },
+            RetryPolicy: { MaximumRetryAttempts: 185, MaximumEventAgeInSeconds: rule.id === "HealthScheduledChange" ? 86_400 : 3600 },
+          }),
+        ],
       });
     }
     template.resourceCountIs("AWS::Events::Rule", SIGNAL_RULES.length);
+  });
+
+  it("names every rule within EventBridge's 64 characters, even for the longest stage name", () => {
+    const names = SIGNAL_RULES.map((r) => resourceNames("a".repeat(MAX_STAGE_LENGTH)).signalRule(r.id));
+    for (const name of names) expect(name.length).toBeLessThanOrEqual(64);
+    expect(new Set(names).size).toBe(SIGNAL_RULES.length);
   });
 });
 
@@ -77,7 +92,10 @@ describe("queue and dead-letter queue", () => {
       MessageRetentionPeriod: 4 * 24 * 3600,
       RedrivePolicy: { deadLetterTargetArn: { "Fn::GetAtt": [Match.stringLikeRegexp("^InterruptionDlq"), "Arn"] }, maxReceiveCount: 5 },
     });
-    template.hasResourceProperties("AWS::SQS::Queue", { QueueName: "spot-manager-dev-interruptions-dlq", SqsManagedSseEnabled: true, MessageRetentionPeriod: 14 * 24 * 3600 });
+    // the DLQ is data (kept in prod): its name is CloudFormation's, so a redeploy after a removal never collides with it
+    const [dlq] = Object.values(template.findResources("AWS::SQS::Queue", { Properties: { RedrivePolicy: Match.absent(), MessageRetentionPeriod: 14 * 24 * 3600 } })) as { Properties: Record<string, unknown> }[];
+    expect(dlq?.Properties).toMatchObject({ SqsManagedSseEnabled: true });
+    expect(dlq?.Properties).not.toHaveProperty("QueueName");
     template.hasResourceProperties("AWS::Lambda::Function", { FunctionName: "spot-manager-dev-interruption", Timeout: 300 });
   });
 
@@ -98,13 +116,14 @@ describe("queue and dead-letter queue", () => {
 });
 
 describe("the interruption function", () => {
-  it("runs nodejs22.x, ESM, with reserved concurrency, its configuration and partial batch responses", () => {
+  it("runs nodejs24.x, ESM, without reserved concurrency, with its configuration and partial batch responses", () => {
     const template = dev.template("Interruptions");
     template.hasResourceProperties("AWS::Lambda::Function", {
       FunctionName: "spot-manager-dev-interruption",
-      Runtime: "nodejs22.x",
+      Runtime: "nodejs24.x",
       Handler: "functions/interruption.handler",
-      ReservedConcurrentExecutions: 10,
+      ReservedConcurrentExecutions: Match.absent(),
+      VpcConfig: Match.absent(),
       MemorySize: 512,
       Environment: {
         Variables: Match.objectLike({
@@ -117,6 +136,8 @@ describe("the interruption function", () => {
       },
     });
     template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { BatchSize: 10, FunctionResponseTypes: ["ReportBatchItemFailures"], ScalingConfig: { MaximumConcurrency: 10 } });
+    // its log group: this stage's retention, removed with the stage
+    template.hasResourceProperties("Custom::LogRetention", { LogGroupName: "/aws/lambda/spot-manager-dev-interruption", RetentionInDays: 30, RemovalPolicy: "destroy" });
   });
 
   it("is allowed exactly what it does, with no wildcard actions and resources scoped where AWS allows", () => {
@@ -165,14 +186,99 @@ describe("the interruption function", () => {
   });
 });
 
-describe("cdk-nag", () => {
-  it("finds no AwsSolutions error in the dev stage, and every suppression carries a reason", () => {
-    expect(dev.errors).toEqual([]);
-    for (const s of dev.stacks) {
-      const resources = (s.template.toJSON()["Resources"] ?? {}) as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; reason: string }[] } } }>;
-      for (const resource of Object.values(resources)) {
-        for (const rule of resource.Metadata?.cdk_nag?.rules_to_suppress ?? []) expect(rule.reason.length, `${rule.id} in ${s.name}`).toBeGreaterThan(20);
-      }
-    }
+describe("alarms (every stage, dev included)", () => {
+  it("the DLQ, waiting events, undelivered events and failed rule invocations notify the topic", () => {
+    const template = dev.template("Interruptions");
+    const topic = { "Fn::ImportValue": Match.stringLikeRegexp("Notifications") };
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "spot-manager-dev-interruptions-dlq-not-empty",
+      Namespace: "AWS/SQS",
+      MetricName: "ApproximateNumberOfMessagesVisible",
+      Dimensions: [{ Name: "QueueName", Value: { "Fn::GetAtt": [Match.stringLikeRegexp("^InterruptionDlq"), "QueueName"] } }],
+      Threshold: 1,
+      AlarmActions: [topic],
+    });
+    // the oldest message counts only while events wait: a drain in flight or a delayed follow-up is not a backlog
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "spot-manager-dev-interruptions-waiting",
+      Threshold: 60,
+      ComparisonOperator: "GreaterThanThreshold",
+      EvaluationPeriods: 2,
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: "IF(visible > 0, age, 0)", ReturnData: true }),
+        Match.objectLike({ Id: "age", MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ApproximateAgeOfOldestMessage" }), Stat: "Maximum", Period: 60 }), ReturnData: false }),
+        Match.objectLike({ Id: "visible", MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: "ApproximateNumberOfMessagesVisible" }) }), ReturnData: false }),
+      ]),
+      AlarmActions: [topic],
+    });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmName: "spot-manager-dev-interruptions-undelivered-events", MetricName: "ApproximateNumberOfMessagesVisible", AlarmActions: [topic] });
+    const [failed] = Object.values(template.findResources("AWS::CloudWatch::Alarm", { Properties: { AlarmName: "spot-manager-dev-interruptions-rule-failed-invocations" } })) as { Properties: { Metrics: { MetricStat?: { Metric: { MetricName: string; Dimensions: { Name: string; Value: unknown }[] } } }[] } }[];
+    const watched = failed!.Properties.Metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric);
+    expect(watched.map((m) => m.MetricName)).toEqual(SIGNAL_RULES.map(() => "FailedInvocations"));
+    expect(watched.map((m) => m.Dimensions[0]?.Value).sort()).toEqual(SIGNAL_RULES.map((r) => ({ Ref: expect.stringMatching(new RegExp(`^${r.id}`)) })).sort());
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", { AlarmName: "spot-manager-dev-interruption-errors", MetricName: "Errors" });
+    template.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      AlarmName: "spot-manager-dev-interruption-deadline-misses",
+      Namespace: "SpotManager",
+      MetricName: "DeadlineMisses",
+      Dimensions: Match.arrayWith([{ Name: "cluster", Value: "spot-manager-dev" }, { Name: "service", Value: "spot-manager-interruption" }]),
+    });
+    // alarms watch exact metrics: CloudWatch does not alarm on SEARCH expressions
+    for (const alarm of Object.values(template.findResources("AWS::CloudWatch::Alarm"))) expect(JSON.stringify(alarm)).not.toContain("SEARCH(");
+  });
+});
+
+describe("a private API endpoint", () => {
+  let privateStage: SynthesizedVariant;
+  beforeAll(async () => {
+    privateStage = await synthVariant("private");
+  }, 420_000);
+
+  it("runs the function in the cluster's private subnets, in the security group the cluster admits on 443", () => {
+    const fn = Object.values(privateStage.template("Interruptions").findResources("AWS::Lambda::Function", { Properties: { FunctionName: "spot-manager-private-interruption" } }))[0] as {
+      Properties: { VpcConfig: { SubnetIds: { "Fn::ImportValue": string }[]; SecurityGroupIds: { "Fn::ImportValue": string }[] } };
+    };
+    expect(fn.Properties.VpcConfig.SubnetIds).toHaveLength(3);
+    for (const subnet of fn.Properties.VpcConfig.SubnetIds) expect(subnet["Fn::ImportValue"]).toMatch(/VpcprivateSubnet\d/);
+    expect(fn.Properties.VpcConfig.SecurityGroupIds).toEqual([{ "Fn::ImportValue": expect.stringMatching(/KubernetesClients/) }]);
+    const cluster = privateStage.template("Cluster");
+    cluster.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
+      IpProtocol: "tcp",
+      FromPort: 443,
+      ToPort: 443,
+      GroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("^Eks"), "ClusterSecurityGroupId"] },
+      SourceSecurityGroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("^KubernetesClients"), "GroupId"] },
+    });
+    cluster.hasResourceProperties("Custom::AWSCDK-EKS-Cluster", { Config: Match.objectLike({ resourcesVpcConfig: Match.objectLike({ endpointPublicAccess: false, endpointPrivateAccess: true }) }) });
+  });
+
+  it("reaches the AWS APIs it calls through interface endpoints admitting only its security group", () => {
+    const cluster = privateStage.template("Cluster");
+    const endpoints = Object.values(cluster.findResources("AWS::EC2::VPCEndpoint")) as { Properties: { ServiceName: unknown; PrivateDnsEnabled: boolean; VpcEndpointType: string } }[];
+    const services = endpoints.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(ec2|autoscaling|eks|sqs|sns|scheduler)"/)?.[1]).sort();
+    expect(services).toEqual(["autoscaling", "ec2", "eks", "scheduler", "sns", "sqs"]);
+    for (const e of endpoints) expect(e.Properties).toMatchObject({ PrivateDnsEnabled: true, VpcEndpointType: "Interface" });
+    cluster.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
+      FromPort: 443,
+      GroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("^AwsApiEndpoints"), "GroupId"] },
+      SourceSecurityGroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("^KubernetesClients"), "GroupId"] },
+    });
+    // only that group: no rule opens the endpoints to the VPC's CIDR
+    const [endpointGroup] = Object.values(cluster.findResources("AWS::EC2::SecurityGroup", { Properties: { GroupDescription: Match.stringLikeRegexp("Interface endpoints") } })) as { Properties: Record<string, unknown> }[];
+    expect(endpointGroup?.Properties["SecurityGroupIngress"]).toBeUndefined();
+    const ingress = Object.values(cluster.findResources("AWS::EC2::SecurityGroupIngress", { Properties: { GroupId: { "Fn::GetAtt": [Match.stringLikeRegexp("^AwsApiEndpoints"), "GroupId"] } } }));
+    expect(ingress).toHaveLength(1);
+  });
+
+  it("reserves concurrency only because the stage asks, and never delivers more batches than it reserved", () => {
+    const template = privateStage.template("Interruptions");
+    template.hasResourceProperties("AWS::Lambda::Function", { FunctionName: "spot-manager-private-interruption", ReservedConcurrentExecutions: 20 });
+    template.hasResourceProperties("AWS::Lambda::EventSourceMapping", { ScalingConfig: { MaximumConcurrency: 10 } });
+    const role = Object.keys(template.findResources("AWS::IAM::Role")).find((id) => id.startsWith("InterruptionFunctionServiceRole"));
+    const suppressions = (template.toJSON()["Resources"] as Record<string, { Metadata?: { cdk_nag?: { rules_to_suppress: { id: string; applies_to?: string[] }[] } } }>)[role!]?.Metadata?.cdk_nag?.rules_to_suppress;
+    expect(suppressions?.find((r) => r.id === "AwsSolutions-IAM4")?.applies_to).toEqual([
+      "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+      "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole",
+    ]);
   });
 });

@@ -13,13 +13,14 @@ describe("spot-manager synth", () => {
     vi.spyOn(console, "log").mockImplementation((...p: unknown[]) => void (printed += `${p.join(" ")}\n`));
     const code = await main(["node", "spot-manager", "synth", "--stage", "dev", "--out", out, "--json"]);
     expect(code).toBe(0);
-    const result = JSON.parse(printed) as { stacks: { name: string; template: string; resources: number }[]; nag: { errors: unknown[] } };
+    const result = JSON.parse(printed) as { stacks: { name: string; template: string; resources: number }[]; nag: { errors: unknown[] }; notices: { level: string; message: string }[] };
     expect(result.stacks.map((s) => s.name)).toEqual(["Cluster", "Observability", "Interruptions", "Capacity", "Delivery", "Drills"].map((n) => `dev-spot-manager-${n}`));
     for (const s of result.stacks) {
       expect(existsSync(s.template)).toBe(true);
       expect(Object.keys((JSON.parse(readFileSync(s.template, "utf8")) as { Resources: object }).Resources).length).toBe(s.resources);
     }
     expect(result.nag.errors).toEqual([]);
+    expect(result.notices).toContainEqual(expect.objectContaining({ level: "warning", message: expect.stringContaining("cluster.admins is empty") }));
   });
 
   it("fails naming the field when the stage settings are invalid", async () => {

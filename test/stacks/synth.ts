@@ -1,22 +1,5 @@
-/** Synthesizes a stage once per test file, into a temporary folder. */
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+/** Helpers for reading synthesized templates. */
 import type { Template } from "aws-cdk-lib/assertions";
-import { synthesizeStage, type SynthResult } from "../../stacks/synthesize";
-
-export async function synth(stage: string, config?: unknown): Promise<SynthResult & { template(stack: string): Template }> {
-  const outdir = mkdtempSync(join(tmpdir(), `synth-${stage}-`));
-  const result = await synthesizeStage({ stage, outdir, ...(config !== undefined ? { config } : {}) });
-  return {
-    ...result,
-    template(stack: string) {
-      const found = result.stacks.find((s) => s.name === `${stage}-spot-manager-${stack}`);
-      if (!found) throw new Error(`no stack ${stack} in ${result.stacks.map((s) => s.name).join(", ")}`);
-      return found.template;
-    },
-  };
-}
 
 /** Every IAM statement of the templates' policies (inline and managed by CDK). */
 export function statements(template: Template): { Effect: string; Action: string | string[]; Resource: unknown; Condition?: unknown; Sid?: string }[] {

@@ -15,7 +15,7 @@ export const KUBERNETES_GROUP = "spot-manager";
 
 export const CLUSTER_ROLE_RULES: readonly PolicyRule[] = [
   { apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "patch"] },
-  { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "delete"] },
+  { apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] },
   { apiGroups: [""], resources: ["pods/eviction"], verbs: ["create"] },
   { apiGroups: [""], resources: ["events"], verbs: ["create"] },
 ];

@@ -43,10 +43,14 @@ export function registerSynth(program: Command): void {
         outdir: result.outdir,
         stacks: result.stacks.map((s) => ({ name: s.name, template: s.templateFile, resources: Object.keys((s.template.toJSON()["Resources"] as object | undefined) ?? {}).length })),
         nag: flags.nag ? { errors: result.errors, warnings: result.warnings.length } : "skipped",
+        // what the stacks tell the operator (a Kubernetes version leaving support, no cluster admins)
+        notices: result.notices,
       };
       if (flags.json) console.log(JSON.stringify(summary, null, 2));
       else {
         for (const s of summary.stacks) console.log(`${s.name}: ${s.resources} resources -> ${s.template}`);
+        // warnings were printed by the stacks as they ran (as under `sst deploy`); notices were not
+        for (const n of result.notices.filter((n) => n.level === "info")) console.error(`info: ${n.stack}: ${n.message}`);
         if (flags.nag) console.log(`cdk-nag (AwsSolutions): ${result.errors.length} errors, ${result.warnings.length} warnings`);
         for (const e of result.errors) console.error(`  ${e.rule} ${e.path}: ${e.message}`);
       }
