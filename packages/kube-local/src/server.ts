@@ -21,6 +21,8 @@ import type { DeleteOptions } from "./strategies";
 import { toTable, type IncludeObject } from "./tables";
 import * as v from "./validation";
 import { isRecord, type KubeObject } from "./wire";
+import { parse as parseYaml } from "yaml";
+import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf";
 
 export interface RequestRecord {
   method: string;
@@ -213,7 +215,7 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
 
   if (subresource === "eviction") {
     if (verb !== "create") throw apiErrors.methodNotAllowed();
-    const status = evictPod(registry, namespace ?? "", name ?? "", await readJson(req, "Eviction"), dryRunValues);
+    const status = evictPod(registry, namespace ?? "", name ?? "", await readObject(req, "Eviction"), dryRunValues);
     return sendStatus(res, status);
   }
   const statusSub = subresource === "status" ? ("status" as const) : undefined;
@@ -226,11 +228,11 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     case "watch":
       return serveWatch(deps, req, res, query, route);
     case "create": {
-      const created = registry.create(resource, namespace, await readJson(req, resource.kind), { dryRun });
+      const created = registry.create(resource, namespace, await readObject(req, resource.kind), { dryRun });
       return sendJson(res, 201, created);
     }
     case "update": {
-      const updated = registry.update(resource, namespace, name ?? "", await readJson(req, resource.kind), { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      const updated = registry.update(resource, namespace, name ?? "", await readObject(req, resource.kind), { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
       return sendJson(res, 200, updated);
     }
     case "patch": {
@@ -272,9 +274,10 @@ function listOptionsFrom(query: URLSearchParams): ListOptions {
 
 /** DeleteOptions from the body when there is one, else from the query string, as kube-apiserver's delete handler reads them. */
 async function deleteOptionsFrom(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
-  const text = await readBody(req);
-  if (text.trim() === "") return deleteOptionsFromQuery(query);
-  const body = parseJson(text, "DeleteOptions");
+  const bytes = await readBytes(req);
+  if (bytes.toString("utf8").trim() === "") return deleteOptionsFromQuery(query);
+  const mediaType = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase();
+  const body = mediaType === PROTOBUF_MEDIA_TYPE ? decodeProtobuf(bytes).object : parseJson(bytes.toString("utf8"), "DeleteOptions");
   if (!isRecord(body)) throw apiErrors.badRequest("DeleteOptions must be a JSON object");
   return deleteOptionsFromJson(body);
 }
@@ -419,7 +422,11 @@ function isTrue(value: string | null): boolean {
   return value === "true" || value === "1";
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBytes(req)).toString("utf8");
+}
+
+function readBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -436,7 +443,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       chunks.push(chunk);
     });
     req.on("end", () => {
-      if (!tooLarge) resolve(Buffer.concat(chunks).toString("utf8"));
+      if (!tooLarge) resolve(Buffer.concat(chunks));
     });
     req.on("error", reject);
   });
@@ -451,14 +458,26 @@ function parseJson(text: string, kind: string): unknown {
   }
 }
 
-async function readJson(req: IncomingMessage, kind: string): Promise<unknown> {
+const ACCEPTED_BODY_TYPES = `application/json, application/yaml, ${PROTOBUF_MEDIA_TYPE}`;
+
+/** A request body as JSON, YAML or protobuf (the types the server decodes), in its JSON shape. */
+async function readObject(req: IncomingMessage, kind: string): Promise<unknown> {
   const mediaType = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase();
-  if (mediaType !== "application/json" && mediaType !== "*/*") {
-    throw apiErrors.unsupportedMediaType(
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/cbor`,
-    );
+  if (mediaType !== "application/json" && mediaType !== "*/*" && mediaType !== "application/yaml" && mediaType !== PROTOBUF_MEDIA_TYPE) {
+    throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${ACCEPTED_BODY_TYPES}`);
   }
-  return parseJson(await readBody(req), kind);
+  const bytes = await readBytes(req);
+  if (mediaType === PROTOBUF_MEDIA_TYPE) return decodeProtobuf(bytes).object;
+  if (mediaType === "application/yaml") return parseYamlBody(bytes.toString("utf8"), kind);
+  return parseJson(bytes.toString("utf8"), kind);
+}
+
+function parseYamlBody(text: string, kind: string): unknown {
+  try {
+    return parseYaml(text, { version: "1.2" }) as unknown;
+  } catch (error) {
+    throw apiErrors.badRequest(`error converting YAML to JSON: ${error instanceof Error ? error.message : String(error)} (decoding ${kind})`);
+  }
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -252,7 +252,16 @@ const deployments = workload((spec) => {
   spec["replicas"] ??= 1;
   spec["revisionHistoryLimit"] ??= 10;
   spec["progressDeadlineSeconds"] ??= 600;
-  spec["strategy"] ??= { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } };
+  // SetDefaults_Deployment: an empty strategy is a rolling update of 25% / 25%
+  const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : {};
+  strategy["type"] ??= "RollingUpdate";
+  if (strategy["type"] === "RollingUpdate") {
+    const rolling = isRecord(strategy["rollingUpdate"]) ? strategy["rollingUpdate"] : {};
+    rolling["maxUnavailable"] ??= "25%";
+    rolling["maxSurge"] ??= "25%";
+    strategy["rollingUpdate"] = rolling;
+  }
+  spec["strategy"] = strategy;
 });
 const replicasets = workload((spec) => {
   spec["replicas"] ??= 1;
