@@ -30,6 +30,8 @@ export type PatchType = "json" | "merge" | "strategic";
 export interface WriteOptions {
   dryRun?: boolean;
   subresource?: "status";
+  /** Looks at a patch's result (in its external shape) before it is written; throws to refuse it. */
+  check?: (candidate: KubeObject) => void;
 }
 
 export interface ListOptions {
@@ -202,6 +204,7 @@ export class Registry {
       throw error;
     }
     if (!isRecord(patched)) throw apiErrors.badRequest("the patch result is not a JSON object");
+    options.check?.(patched as unknown as KubeObject);
     const candidate = this.toInternal(resource, patched as unknown as KubeObject);
     candidate.metadata = isRecord(candidate.metadata) ? candidate.metadata : {};
     if (candidate.metadata.name !== name) {

@@ -22,6 +22,8 @@ import { toTable, type IncludeObject } from "./tables";
 import * as v from "./validation";
 import { isRecord, type KubeObject } from "./wire";
 import { parse as parseYaml } from "yaml";
+import { openApiV2Document, openApiV3Discovery, openApiV3Document, undeclaredFields } from "./openapi/documents";
+import { encodeSwaggerProto } from "./openapi/gnostic";
 import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf";
 
 export interface RequestRecord {
@@ -171,6 +173,7 @@ async function handle(
   }
   if (route.kind === "unknown") throw apiErrors.noSuchRoute();
   if (route.kind === "discovery") return sendDiscovery(res, req, route);
+  if (route.kind === "openapi") return sendOpenApi(res, req, url, route);
 
   const verb = facts.verb;
   if (!verb) throw apiErrors.methodNotAllowed();
@@ -195,6 +198,55 @@ function sendDiscovery(res: ServerResponse, req: IncomingMessage, route: Extract
   else doc = apiResourceList(route.group, route.version ?? "");
   if (!doc) throw apiErrors.noSuchRoute();
   sendJson(res, 200, doc);
+}
+
+const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+let openApiV2: { json: string; proto: Buffer } | undefined;
+
+/** /openapi/v2 (JSON, or gnostic protobuf when asked) and /openapi/v3 (discovery, then one document per group version). */
+function sendOpenApi(res: ServerResponse, req: IncomingMessage, url: URL, route: Extract<Route, { kind: "openapi" }>): void {
+  const accept = req.headers.accept ?? "";
+  if (route.version === "v2") {
+    openApiV2 ??= (() => {
+      const doc = openApiV2Document();
+      return { json: JSON.stringify(doc), proto: encodeSwaggerProto(doc) };
+    })();
+    if (/application\/com\.github\.proto-openapi\.spec\.v2(@|\.)v1\.0\+protobuf/.test(accept)) {
+      res.writeHead(200, { "Content-Type": OPENAPI_V2_PROTOBUF, "Content-Length": openApiV2.proto.length });
+      res.end(openApiV2.proto);
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(openApiV2.json) });
+    res.end(openApiV2.json);
+    return;
+  }
+  if (route.path === undefined) return sendJson(res, 200, openApiV3Discovery());
+  const found = openApiV3Document(route.path);
+  if (!found) throw apiErrors.noSuchRoute();
+  const immutable = url.searchParams.get("hash") === found.hash;
+  sendJson(res, 200, found.document, { Etag: `"${found.hash}"`, ...(immutable ? { "Cache-Control": "public, immutable" } : { "Cache-Control": "no-cache, private" }) });
+}
+
+/**
+ * fieldValidation (metav1 CreateOptions and friends): Strict refuses fields the schema does not
+ * declare, Warn (the default) answers with a warning per field, Ignore says nothing.
+ */
+function fieldValidationOf(query: URLSearchParams): "Strict" | "Warn" | "Ignore" {
+  const value = query.get("fieldValidation") ?? "Warn";
+  if (value !== "Strict" && value !== "Warn" && value !== "Ignore") {
+    throw apiErrors.badRequest(`fieldValidation parameter unsupported: ${value}`);
+  }
+  return value;
+}
+
+function checkFields(res: ServerResponse, resource: ResourceType, mode: "Strict" | "Warn" | "Ignore", object: unknown, prefix = ""): void {
+  if (mode === "Ignore") return;
+  const unknown = undeclaredFields(resource.group, resource.version, resource.kind, object);
+  if (unknown.length === 0) return;
+  if (mode === "Strict") {
+    throw apiErrors.badRequest(`${prefix}strict decoding error: ${unknown.map((f) => `unknown field ${JSON.stringify(f)}`).join(", ")}`);
+  }
+  res.setHeader("Warning", unknown.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
 }
 
 async function serveResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, verb: Verb): Promise<void> {
@@ -228,11 +280,15 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     case "watch":
       return serveWatch(deps, req, res, query, route);
     case "create": {
-      const created = registry.create(resource, namespace, await readObject(req, resource.kind), { dryRun });
+      const body = await readObject(req, resource.kind);
+      checkFields(res, resource, fieldValidationOf(query), body, `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: `);
+      const created = registry.create(resource, namespace, body, { dryRun });
       return sendJson(res, 201, created);
     }
     case "update": {
-      const updated = registry.update(resource, namespace, name ?? "", await readObject(req, resource.kind), { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      const body = await readObject(req, resource.kind);
+      if (!subresource) checkFields(res, resource, fieldValidationOf(query), body, `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: `);
+      const updated = registry.update(resource, namespace, name ?? "", body, { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
       return sendJson(res, 200, updated);
     }
     case "patch": {
@@ -240,7 +296,9 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
       const type = PATCH_TYPES[mediaType];
       if (!type) throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES}`);
       const text = await readBody(req);
-      const patched = registry.patch(resource, namespace, name ?? "", type, text, { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      const mode = fieldValidationOf(query);
+      const check = subresource ? undefined : (candidate: KubeObject) => checkFields(res, resource, mode, candidate);
+      const patched = registry.patch(resource, namespace, name ?? "", type, text, { dryRun, ...(statusSub ? { subresource: statusSub } : {}), ...(check ? { check } : {}) });
       return sendJson(res, 200, patched);
     }
     case "delete": {
