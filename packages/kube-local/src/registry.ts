@@ -60,6 +60,7 @@ export interface DeleteResult {
   removed: boolean;
 }
 
+const IMMORTAL_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
 const NAMESPACE = RESOURCES.find((r) => r.plural === "namespaces" && r.group === "")!;
 
 export class Registry {
@@ -259,7 +260,8 @@ export class Registry {
 
     if (isDeepStrictEqual(next, old)) return old;
     if (options.dryRun) return next;
-    if (old.metadata.deletionTimestamp && (meta.finalizers ?? []).length === 0 && (meta.deletionGracePeriodSeconds ?? 0) === 0) {
+    const held = (meta.finalizers ?? []).length > 0 || (resource.plural === "namespaces" && specFinalizers(next).length > 0);
+    if (old.metadata.deletionTimestamp && !held && (meta.deletionGracePeriodSeconds ?? 0) === 0) {
       return this.store.remove(resource.storage, meta.namespace, name) ?? next;
     }
     checkStorable(next);
@@ -276,6 +278,10 @@ export class Registry {
     const causes = validateDeleteOptions(options);
     if (causes.length > 0) throw apiErrors.invalid("DeleteOptions", "meta.k8s.io", "", causes);
     const stored = this.getStored(resource, namespace, name);
+    if (resource.plural === "namespaces" && IMMORTAL_NAMESPACES.has(name)) {
+      // the NamespaceLifecycle admission plugin
+      throw apiErrors.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: "namespaces" });
+    }
     checkPreconditions(resource, stored, options.preconditions);
     if (options.gracePeriodSeconds !== undefined && options.gracePeriodSeconds < 0) {
       // kube-apiserver treats a negative grace period as 1 second
@@ -284,7 +290,8 @@ export class Registry {
     const dryRun = (options.dryRun ?? []).length > 0;
     const meta = stored.metadata;
     const finalizers = [...(meta.finalizers ?? [])];
-    if (resource.plural === "namespaces") finalizers.push("kubernetes");
+    // a namespace stays while spec.finalizers (the namespace controller's "kubernetes") has entries
+    if (resource.plural === "namespaces") finalizers.push(...specFinalizers(stored));
     const next = clone(stored);
 
     if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) > 0) {
@@ -312,6 +319,29 @@ export class Registry {
     if (resource.plural === "namespaces") next["status"] = { ...(isRecord(next["status"]) ? next["status"] : {}), phase: "Terminating" };
     if (isDeepStrictEqual(next, stored)) return { object: this.toExternal(resource, stored), removed: false };
     return { object: this.toExternal(resource, this.store.put(resource.storage, next)), removed: false };
+  }
+
+  /**
+   * PUT namespaces/{name}/finalize: only spec.finalizers changes. A terminating namespace whose
+   * finalizers are all gone is removed, as the namespace registry does.
+   */
+  finalizeNamespace(name: string, body: unknown, options: WriteOptions = {}): KubeObject {
+    const external = this.decodeBody(NAMESPACE, body);
+    const stored = this.getStored(NAMESPACE, undefined, name);
+    const spec = isRecord(external["spec"]) ? external["spec"] : {};
+    const finalizers = Array.isArray(spec["finalizers"]) ? spec["finalizers"].filter((f): f is string => typeof f === "string") : [];
+    const expected = external.metadata?.resourceVersion;
+    if (expected && expected !== stored.metadata.resourceVersion) {
+      throw apiErrors.conflict("namespaces", "", name, "the object has been modified; please apply your changes to the latest version and try again");
+    }
+    const next = clone(stored);
+    next["spec"] = { ...(isRecord(stored["spec"]) ? stored["spec"] : {}), finalizers };
+    if (finalizers.length === 0) delete (next["spec"] as Record<string, unknown>)["finalizers"];
+    if (options.dryRun) return this.toExternal(NAMESPACE, next);
+    if (stored.metadata.deletionTimestamp && finalizers.length === 0 && (stored.metadata.finalizers ?? []).length === 0) {
+      return this.toExternal(NAMESPACE, this.store.remove(NAMESPACE.storage, undefined, name) ?? next);
+    }
+    return this.toExternal(NAMESPACE, this.store.put(NAMESPACE.storage, next));
   }
 
   /** Removes an object whose graceful deletion has run its course (the kubelet's final delete). */
@@ -444,6 +474,11 @@ export function checkPreconditions(resource: ResourceType, stored: KubeObject, p
       `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${meta.resourceVersion}). The object might have been modified`,
     );
   }
+}
+
+function specFinalizers(obj: KubeObject): string[] {
+  const spec = obj["spec"];
+  return isRecord(spec) && Array.isArray(spec["finalizers"]) ? spec["finalizers"].filter((f): f is string => typeof f === "string") : [];
 }
 
 function scope(resource: ResourceType, namespace: string | undefined): string | undefined {

@@ -6,7 +6,9 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { allows, type Authenticator, forbiddenError } from "./auth";
+import { allows, type Authenticator, forbiddenError, type Identity } from "./auth";
+import { review } from "./reviews";
+import { getScale, patchScale, updateScale } from "./scale";
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from "./discovery";
 import { ApiError, apiErrors, statusBody, successStatus, type Status } from "./errors";
 import { deleteOptionsFromJson, deleteOptionsFromQuery } from "./delete-options";
@@ -14,7 +16,7 @@ import { evictPod } from "./eviction";
 import type { FaultInjector } from "./faults";
 import { FLOW_CONTROL_REJECTION, FLOW_SCHEMA_UID, FlowControl, PRIORITY_LEVEL_UID } from "./flow-control";
 import type { ListOptions, PatchType, Registry } from "./registry";
-import { apiVersionOf, type ResourceType, type Verb } from "./resources";
+import { apiVersionOf, isReview, type ResourceType, type Verb } from "./resources";
 import { routeOf, verbOf, type Route } from "./routes";
 import type { StoredChange } from "./store";
 import type { DeleteOptions } from "./strategies";
@@ -186,7 +188,7 @@ async function handle(
     name: route.name,
   };
   if (!allows(identity, access)) throw forbiddenError(identity, access);
-  await serveResource(deps, req, res, url, route, verb);
+  await serveResource(deps, req, res, url, route, verb, identity);
 }
 
 function sendDiscovery(res: ServerResponse, req: IncomingMessage, route: Extract<Route, { kind: "discovery" }>): void {
@@ -249,7 +251,7 @@ function checkFields(res: ServerResponse, resource: ResourceType, mode: "Strict"
   res.setHeader("Warning", unknown.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
 }
 
-async function serveResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, verb: Verb): Promise<void> {
+async function serveResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, verb: Verb, identity: Identity): Promise<void> {
   const { registry } = deps;
   const { resource, namespace, name, subresource } = route;
   const query = url.searchParams;
@@ -269,6 +271,23 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     if (verb !== "create") throw apiErrors.methodNotAllowed();
     const status = evictPod(registry, namespace ?? "", name ?? "", await readObject(req, "Eviction"), dryRunValues);
     return sendStatus(res, status);
+  }
+  if (isReview(resource)) {
+    if (verb !== "create" || name !== undefined) throw apiErrors.methodNotAllowed();
+    return sendJson(res, 201, review(resource, identity, await readObject(req, resource.kind)));
+  }
+  if (subresource !== undefined && subresource !== "status" && subresource !== "eviction") {
+    const sub = resource.subresources.find((s) => s.name === subresource)!;
+    if (!sub.verbs.includes(verb)) throw apiErrors.methodNotAllowed();
+    if (subresource === "scale") {
+      if (verb === "get") return sendJson(res, 200, getScale(registry, resource, namespace, name ?? ""));
+      if (verb === "update") return sendJson(res, 200, updateScale(registry, resource, namespace, name ?? "", await readObject(req, "Scale"), { dryRun }));
+      const type = PATCH_TYPES[(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? ""];
+      if (!type) throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES}`);
+      return sendJson(res, 200, patchScale(registry, resource, namespace, name ?? "", type, await readBody(req), { dryRun }));
+    }
+    // namespaces/{name}/finalize: only spec.finalizers changes
+    return sendJson(res, 200, registry.finalizeNamespace(name ?? "", await readObject(req, resource.kind), { dryRun }));
   }
   const statusSub = subresource === "status" ? ("status" as const) : undefined;
 
