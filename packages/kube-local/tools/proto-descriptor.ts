@@ -1,17 +1,23 @@
-#!/usr/bin/env node
 /**
  * Regenerates src/proto/k8s-api.json: the protobuf messages kube-local decodes, with k8s.io/api's
  * field numbers. Go binaries built with the Kubernetes API packages (kubectl among them) carry
  * each generated.proto as a gzipped FileDescriptorProto; this reads them from such a binary,
  * keeps the messages reachable from the served kinds, and writes protobufjs' JSON form.
  *
- *   node packages/kube-local/tools/proto-descriptor.cjs "$(command -v kubectl)"
+ *   npx tsx packages/kube-local/tools/proto-descriptor.ts "$(command -v kubectl)"
  */
-const { readFileSync, writeFileSync } = require("node:fs");
-const { gunzipSync } = require("node:zlib");
-const { join } = require("node:path");
-const protobuf = require("protobufjs");
-const descriptor = require("protobufjs/ext/descriptor");
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { gunzipSync } from "node:zlib";
+import protobuf from "protobufjs";
+import descriptorModule from "protobufjs/ext/descriptor/index.js";
+
+// protobufjs' descriptor extension is CommonJS without precise types
+const descriptor = descriptorModule as unknown as {
+  FileDescriptorProto: { decode(bytes: Uint8Array): { name: string } };
+  FileDescriptorSet: { create(value: { file: unknown[] }): unknown };
+};
+const fromDescriptor = (protobuf.Root as unknown as { fromDescriptor(set: unknown): protobuf.Root }).fromDescriptor;
 
 const FILES = [
   "k8s.io/apimachinery/pkg/runtime/generated.proto",
@@ -50,16 +56,16 @@ const ROOTS = [
 ];
 
 const binary = readFileSync(process.argv[2] ?? "/usr/bin/kubectl");
-const found = new Map();
+const found = new Map<string, { name: string }>();
 const magic = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00]);
 for (let at = binary.indexOf(magic); at >= 0; at = binary.indexOf(magic, at + 1)) {
-  let bytes;
+  let bytes: Buffer;
   try {
     bytes = gunzipSync(binary.subarray(at, at + 4_000_000), { finishFlush: 2 });
   } catch {
     continue;
   }
-  let file;
+  let file: { name: string };
   try {
     file = descriptor.FileDescriptorProto.decode(bytes);
   } catch {
@@ -71,11 +77,12 @@ const missing = FILES.filter((f) => !found.has(f));
 if (missing.length > 0) throw new Error(`not in the binary: ${missing.join(", ")}`);
 
 const set = descriptor.FileDescriptorSet.create({ file: FILES.map((f) => found.get(f)) });
-const root = protobuf.Root.fromDescriptor(set).resolveAll();
+const root = fromDescriptor(set);
+root.resolveAll();
 
 // keep what the roots reach
-const keep = new Set();
-const visit = (type) => {
+const keep = new Set<string>();
+const visit = (type: protobuf.Type): void => {
   if (keep.has(type.fullName)) return;
   keep.add(type.fullName);
   for (const field of type.fieldsArray) {
@@ -84,13 +91,13 @@ const visit = (type) => {
 };
 for (const name of ROOTS) visit(root.lookupType(name));
 
-const out = {};
+const out: Record<string, Record<string, unknown>> = {};
 for (const fullName of [...keep].sort()) {
   const type = root.lookupType(fullName);
-  const fields = {};
+  const fields: Record<string, unknown> = {};
   for (const field of type.fieldsArray) {
     fields[field.name] = {
-      ...(field.map ? { keyType: field.keyType } : {}),
+      ...(field instanceof protobuf.MapField ? { keyType: field.keyType } : {}),
       ...(field.repeated ? { rule: "repeated" } : {}),
       type: field.resolvedType ? field.resolvedType.fullName.slice(1) : field.type,
       id: field.id,
@@ -98,6 +105,6 @@ for (const fullName of [...keep].sort()) {
   }
   out[fullName.slice(1)] = fields;
 }
-const target = join(__dirname, "..", "src", "proto", "k8s-api.json");
+const target = fileURLToPath(new URL("../src/proto/k8s-api.json", import.meta.url));
 writeFileSync(target, `${JSON.stringify({ source: "k8s.io/api and k8s.io/apimachinery generated.proto (field numbers as upstream)", messages: out }, null, 1)}\n`);
 console.log(`${keep.size} messages -> ${target}`);
