@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { allows, type Authenticator, forbiddenError, type Identity } from "./auth";
 import { review } from "./reviews";
+import { managerOf, validateFieldManager, type Manager } from "./managed-fields";
 import { getScale, patchScale, updateScale } from "./scale";
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from "./discovery";
 import { ApiError, apiErrors, statusBody, successStatus, type Status } from "./errors";
@@ -84,6 +85,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
   "application/merge-patch+json": "merge",
   "application/strategic-merge-patch+json": "strategic",
 };
+const APPLY_PATCH = "application/apply-patch+yaml";
 const PATCH_MEDIA_TYPES =
   "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json, application/apply-patch+cbor";
 
@@ -280,16 +282,20 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     const sub = resource.subresources.find((s) => s.name === subresource)!;
     if (!sub.verbs.includes(verb)) throw apiErrors.methodNotAllowed();
     if (subresource === "scale") {
+      validateFieldManager(query.get("fieldManager"), verb === "update" ? "UpdateOptions" : "PatchOptions");
+      const scaleManager = { name: managerOf(query.get("fieldManager"), req.headers["user-agent"]), subresource: "scale" };
       if (verb === "get") return sendJson(res, 200, getScale(registry, resource, namespace, name ?? ""));
-      if (verb === "update") return sendJson(res, 200, updateScale(registry, resource, namespace, name ?? "", await readObject(req, "Scale"), { dryRun }));
+      if (verb === "update") return sendJson(res, 200, updateScale(registry, resource, namespace, name ?? "", await readObject(req, "Scale"), { dryRun, manager: scaleManager }));
       const type = PATCH_TYPES[(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? ""];
       if (!type) throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES}`);
-      return sendJson(res, 200, patchScale(registry, resource, namespace, name ?? "", type, await readBody(req), { dryRun }));
+      return sendJson(res, 200, patchScale(registry, resource, namespace, name ?? "", type, await readBody(req), { dryRun, manager: scaleManager }));
     }
     // namespaces/{name}/finalize: only spec.finalizers changes
     return sendJson(res, 200, registry.finalizeNamespace(name ?? "", await readObject(req, resource.kind), { dryRun }));
   }
   const statusSub = subresource === "status" ? ("status" as const) : undefined;
+  if (optionsKind) validateFieldManager(query.get("fieldManager"), optionsKind);
+  const manager: Manager = { name: managerOf(query.get("fieldManager"), req.headers["user-agent"]), ...(statusSub ? { subresource: statusSub } : {}) };
 
   switch (verb) {
     case "get":
@@ -301,23 +307,43 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     case "create": {
       const body = await readObject(req, resource.kind);
       checkFields(res, resource, fieldValidationOf(query), body, `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: `);
-      const created = registry.create(resource, namespace, body, { dryRun });
+      const created = registry.create(resource, namespace, body, { dryRun, manager });
       return sendJson(res, 201, created);
     }
     case "update": {
       const body = await readObject(req, resource.kind);
       if (!subresource) checkFields(res, resource, fieldValidationOf(query), body, `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: `);
-      const updated = registry.update(resource, namespace, name ?? "", body, { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      const updated = registry.update(resource, namespace, name ?? "", body, { dryRun, manager, ...(statusSub ? { subresource: statusSub } : {}) });
       return sendJson(res, 200, updated);
     }
     case "patch": {
       const mediaType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+      if (mediaType === APPLY_PATCH) {
+        const fieldManager = query.get("fieldManager");
+        if (!fieldManager) {
+          throw apiErrors.invalid("PatchOptions", "meta.k8s.io", "", [{ reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager" }]);
+        }
+        const mode = fieldValidationOf(query);
+        const applyManager = { name: fieldManager, ...(statusSub ? { subresource: statusSub } : {}) };
+        const check = subresource ? undefined : (candidate: KubeObject) => checkFields(res, resource, mode, candidate);
+        const { object, created } = registry.applyPatch(resource, namespace, name ?? "", await readBody(req), {
+          dryRun,
+          manager: applyManager,
+          force: isTrue(query.get("force")),
+          ...(statusSub ? { subresource: statusSub } : {}),
+          ...(check ? { check } : {}),
+        });
+        return sendJson(res, created ? 201 : 200, object);
+      }
+      if (query.get("force") !== null) {
+        throw apiErrors.invalid("PatchOptions", "meta.k8s.io", "", [{ reason: "FieldValueForbidden", message: "Forbidden: may not be specified for non-apply patch", field: "force" }]);
+      }
       const type = PATCH_TYPES[mediaType];
       if (!type) throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES}`);
       const text = await readBody(req);
       const mode = fieldValidationOf(query);
       const check = subresource ? undefined : (candidate: KubeObject) => checkFields(res, resource, mode, candidate);
-      const patched = registry.patch(resource, namespace, name ?? "", type, text, { dryRun, ...(statusSub ? { subresource: statusSub } : {}), ...(check ? { check } : {}) });
+      const patched = registry.patch(resource, namespace, name ?? "", type, text, { dryRun, manager, ...(statusSub ? { subresource: statusSub } : {}), ...(check ? { check } : {}) });
       return sendJson(res, 200, patched);
     }
     case "delete": {
