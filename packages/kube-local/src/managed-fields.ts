@@ -7,7 +7,8 @@
  * the strategic merge patch schema says (by key, as sets, or atomically).
  */
 import { isDeepStrictEqual } from "node:util";
-import { apiErrors, ApiError } from "./errors";
+import type { ApiError } from "./errors";
+import { apiErrors } from "./errors";
 import { timestamp } from "./objects";
 import { PATCH_SCHEMAS, type ListStrategy } from "./patch";
 import { clone, isRecord, type KubeObject } from "./wire";
