@@ -75,6 +75,7 @@ function defaultPodSpec(spec: Record<string, unknown>): void {
       const tag = image.includes("@") ? "digest" : (image.split("/").pop() ?? "").split(":")[1];
       c["imagePullPolicy"] ??= tag === undefined || tag === "latest" ? "Always" : "IfNotPresent";
       c["resources"] ??= {};
+      if (Array.isArray(c["ports"])) for (const port of c["ports"]) if (isRecord(port)) port["protocol"] ??= "TCP";
     }
   }
 }
