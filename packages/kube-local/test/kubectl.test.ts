@@ -224,7 +224,7 @@ describe.skipIf(!hasKubectl)("kubectl's everyday commands against one kube-local
     expect(conflict.code).not.toBe(0);
     // the scale shares replicas (same value when --force-conflicts applied): both owners conflict now
     expect(conflict.stderr).toContain('Apply failed with 2 conflicts: conflicts with "kubectl":\n- .spec.replicas\nconflicts with "kubectl" with subresource "scale" using apps/v1:\n- .spec.replicas');
-    const applied = kube.get("deployments", "team-a", "web") as { spec: { replicas: number; template: { spec: { containers: { ports?: unknown[] }[] } } } };
+    const applied = kube.get("deployments", "team-a", "web") as unknown as { spec: { replicas: number; template: { spec: { containers: { ports?: unknown[] }[] } } } };
     expect(applied.spec.replicas).toBe(4);
     expect(applied.spec.template.spec.containers[0]?.ports).toMatchObject([{ containerPort: 80 }]);
   });
