@@ -143,9 +143,10 @@ export function podsOn(kube: KubeLocal, node: string): string[] {
     .sort();
 }
 
+/** The Events about an object that spot-manager recorded (the simulated kubelet reports cordons too, as a real one does). */
 export function eventsAbout(kube: KubeLocal, name: string): { reason: string; type: string; message: string }[] {
   return kube
     .list("events")
-    .filter((e) => (e["involvedObject"] as { name?: string }).name === name)
+    .filter((e) => (e["involvedObject"] as { name?: string }).name === name && (e["source"] as { component?: string } | undefined)?.component !== "kubelet")
     .map((e) => ({ reason: String(e["reason"]), type: String(e["type"]), message: String(e["message"]) }));
 }

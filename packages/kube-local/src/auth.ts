@@ -31,10 +31,19 @@ export interface AccessRequest {
 
 const matchesList = (list: readonly string[] | undefined, value: string) => list === undefined || list.includes("*") || list.includes(value);
 
+/** What system:basic-user grants every authenticated user: asking about oneself. */
+export const BASIC_USER_RULES: readonly AccessRule[] = [
+  { verbs: ["create"], apiGroups: ["authorization.k8s.io"], resources: ["selfsubjectaccessreviews", "selfsubjectrulesreviews"] },
+  { verbs: ["create"], apiGroups: ["authentication.k8s.io"], resources: ["selfsubjectreviews"] },
+];
+
+/** The non-resource URLs system:discovery and system:public-info-viewer open to every authenticated user. */
+export const DISCOVERY_URLS: readonly string[] = ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"];
+
 export function allows(identity: Identity, request: AccessRequest): boolean {
   if (!identity.rules) return true;
   const resource = request.subresource ? `${request.resource}/${request.subresource}` : request.resource;
-  return identity.rules.some(
+  return [...identity.rules, ...BASIC_USER_RULES].some(
     (rule) =>
       matchesList(rule.verbs, request.verb) &&
       matchesList(rule.apiGroups ?? [""], request.group) &&

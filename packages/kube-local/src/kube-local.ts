@@ -17,6 +17,8 @@ import { ObjectStore } from "./store";
 import { createServingCertificates, type ServingCertificates } from "./tls";
 import { clone, type KubeObject } from "./wire";
 
+const SYSTEM_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"];
+
 export interface KubeLocalOptions {
   host?: string;
   /** 0 (default) picks a free port. */
@@ -81,6 +83,8 @@ export class KubeLocal {
     this.auth = new Authenticator(options.tokenReviewer);
     this.registry = new Registry(this.store);
     this.latencyMs = options.latencyMs ?? 0;
+    // the namespaces kube-apiserver's system namespaces controller keeps
+    for (const name of SYSTEM_NAMESPACES) this.registry.create(NAMESPACES, undefined, { metadata: { name } });
     this.auth.add(token, { user: "kube-local-admin", groups: ["system:masters"] });
     for (const [t, identity] of Object.entries(options.identities ?? {})) this.auth.add(t, identity);
     this.simulation = options.simulation === false ? undefined : new Simulation(this.registry, options.simulation);

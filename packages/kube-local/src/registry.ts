@@ -8,7 +8,9 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { apiErrors, ApiError, type StatusCause } from "./errors";
 import { eventFromEventsV1, eventToEventsV1, validateEventsV1 } from "./event-versions";
+import { afterUpdate, apply, type ManagedFieldsEntry, type Manager } from "./managed-fields";
 import { timestamp } from "./objects";
+import { parse as parseYaml } from "yaml";
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, PATCH_SCHEMAS, PatchError, type Json } from "./patch";
 import { apiVersionOf, fieldValue, type ResourceType, RESOURCES } from "./resources";
 import {
@@ -30,6 +32,20 @@ export type PatchType = "json" | "merge" | "strategic";
 export interface WriteOptions {
   dryRun?: boolean;
   subresource?: "status";
+  /** Looks at a patch's result (in its external shape) before it is written; throws to refuse it. */
+  check?: (candidate: KubeObject) => void;
+  /** Who writes: the write is recorded in metadata.managedFields (operation Update). */
+  manager?: Manager;
+  /** managedFields already worked out (server-side apply). */
+  managedFields?: ManagedFieldsEntry[];
+}
+
+export interface ApplyOptions {
+  dryRun?: boolean;
+  subresource?: "status";
+  manager: Manager;
+  force: boolean;
+  check?: (candidate: KubeObject) => void;
 }
 
 export interface ListOptions {
@@ -58,6 +74,7 @@ export interface DeleteResult {
   removed: boolean;
 }
 
+const IMMORTAL_NAMESPACES = new Set(["default", "kube-system", "kube-public"]);
 const NAMESPACE = RESOURCES.find((r) => r.plural === "namespaces" && r.group === "")!;
 
 export class Registry {
@@ -163,6 +180,10 @@ export class Registry {
     delete meta.deletionGracePeriodSeconds;
     if (strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
+    delete meta.managedFields;
+    if (options.managedFields) meta.managedFields = options.managedFields;
+    else if (options.manager) meta.managedFields = afterUpdate(undefined, obj, resource.kind, apiVersionOf(resource), options.manager, this.now());
+    if ((meta.managedFields ?? []).length === 0) delete meta.managedFields;
     if (options.dryRun) return this.toExternal(resource, obj);
     checkStorable(obj);
     return this.toExternal(resource, this.store.put(resource.storage, obj));
@@ -202,6 +223,7 @@ export class Registry {
       throw error;
     }
     if (!isRecord(patched)) throw apiErrors.badRequest("the patch result is not a JSON object");
+    options.check?.(patched as unknown as KubeObject);
     const candidate = this.toInternal(resource, patched as unknown as KubeObject);
     candidate.metadata = isRecord(candidate.metadata) ? candidate.metadata : {};
     if (candidate.metadata.name !== name) {
@@ -212,6 +234,50 @@ export class Registry {
     const patchedVersion = candidate.metadata.resourceVersion;
     if (patchedVersion === old.metadata.resourceVersion) delete candidate.metadata.resourceVersion;
     return this.toExternal(resource, this.commitUpdate(resource, old, candidate, options));
+  }
+
+  /**
+   * Server-side apply (application/apply-patch+yaml): creates the object when it does not exist,
+   * else merges the applied configuration in, with conflicts and field ownership as upstream.
+   */
+  applyPatch(resource: ResourceType, namespace: string | undefined, name: string, patchText: string, options: ApplyOptions): { object: KubeObject; created: boolean } {
+    let body: unknown;
+    try {
+      body = parseYaml(patchText, { version: "1.2" });
+    } catch (error) {
+      throw apiErrors.badRequest(`error decoding YAML: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!isRecord(body)) throw apiErrors.badRequest("couldn't get version/kind; json parse error: the applied configuration is not an object");
+    const expected = apiVersionOf(resource);
+    const kindOf = options.subresource === "status" ? resource.kind : resource.kind;
+    if (body["apiVersion"] !== expected || body["kind"] !== kindOf) {
+      throw apiErrors.badRequest(`${String(body["kind"])} in version "${String(body["apiVersion"])}" cannot be handled as a ${resource.kind}: the applied configuration must set apiVersion ${expected} and kind ${resource.kind}`);
+    }
+    const applied = body as KubeObject;
+    applied.metadata = isRecord(applied.metadata) ? applied.metadata : {};
+    if (applied.metadata.name !== undefined && applied.metadata.name !== name) {
+      throw apiErrors.badRequest(`the name of the object (${String(applied.metadata.name)}) does not match the name on the URL (${name})`);
+    }
+    applied.metadata.name = name;
+    if (applied.metadata.managedFields !== undefined) {
+      throw apiErrors.badRequest("metadata.managedFields must be nil");
+    }
+    const stored = this.store.peek(resource.storage, scope(resource, namespace), name);
+    if (!stored) {
+      if (options.subresource) throw apiErrors.notFound(resource.plural, resource.group, name);
+      const result = apply(undefined, applied, resource.kind, expected, options.manager, options.force, this.now());
+      options.check?.(result.object);
+      return { object: this.create(resource, namespace, result.object, { dryRun: options.dryRun ?? false, managedFields: result.managedFields }), created: true };
+    }
+    const live = this.toExternal(resource, stored);
+    const result = apply(live, applied, resource.kind, expected, options.manager, options.force, this.now());
+    options.check?.(result.object);
+    const candidate = this.toInternal(resource, result.object);
+    // apply never carries a resourceVersion precondition it did not set itself
+    if (applied.metadata.resourceVersion === undefined) delete candidate.metadata.resourceVersion;
+    this.checkNamespace(resource, namespace, candidate);
+    const written = this.commitUpdate(resource, stored, candidate, { dryRun: options.dryRun ?? false, managedFields: result.managedFields, ...(options.subresource ? { subresource: options.subresource } : {}) });
+    return { object: this.toExternal(resource, written), created: false };
   }
 
   private commitUpdate(resource: ResourceType, old: KubeObject, candidate: KubeObject, options: WriteOptions): KubeObject {
@@ -254,9 +320,16 @@ export class Registry {
     if (options.subresource !== "status") this.rejectInvalid(resource, next, [...strategy.validateUpdate(next, old), ...v.annotationsSize("metadata.annotations", meta.annotations)]);
     if (strategy.tracksGeneration && !isDeepStrictEqual(specOf(next), specOf(old))) meta.generation = (old.metadata.generation ?? 1) + 1;
 
-    if (isDeepStrictEqual(next, old)) return old;
+    // managedFields a client leaves out stay as they were; a manager's write is recorded in them
+    if (meta.managedFields === undefined || options.manager || options.managedFields) meta.managedFields = old.metadata.managedFields;
+    if (meta.managedFields === undefined) delete meta.managedFields;
+    if (isDeepStrictEqual(next, old) && !options.managedFields) return old;
+    if (options.managedFields) meta.managedFields = options.managedFields;
+    else if (options.manager) meta.managedFields = afterUpdate(old, next, resource.kind, apiVersionOf(resource), options.manager, this.now());
+    if ((meta.managedFields ?? []).length === 0) delete meta.managedFields;
     if (options.dryRun) return next;
-    if (old.metadata.deletionTimestamp && (meta.finalizers ?? []).length === 0 && (meta.deletionGracePeriodSeconds ?? 0) === 0) {
+    const held = (meta.finalizers ?? []).length > 0 || (resource.plural === "namespaces" && specFinalizers(next).length > 0);
+    if (old.metadata.deletionTimestamp && !held && (meta.deletionGracePeriodSeconds ?? 0) === 0) {
       return this.store.remove(resource.storage, meta.namespace, name) ?? next;
     }
     checkStorable(next);
@@ -273,6 +346,10 @@ export class Registry {
     const causes = validateDeleteOptions(options);
     if (causes.length > 0) throw apiErrors.invalid("DeleteOptions", "meta.k8s.io", "", causes);
     const stored = this.getStored(resource, namespace, name);
+    if (resource.plural === "namespaces" && IMMORTAL_NAMESPACES.has(name)) {
+      // the NamespaceLifecycle admission plugin
+      throw apiErrors.forbidden(`namespaces "${name}" is forbidden: this namespace may not be deleted`, { name, kind: "namespaces" });
+    }
     checkPreconditions(resource, stored, options.preconditions);
     if (options.gracePeriodSeconds !== undefined && options.gracePeriodSeconds < 0) {
       // kube-apiserver treats a negative grace period as 1 second
@@ -281,7 +358,8 @@ export class Registry {
     const dryRun = (options.dryRun ?? []).length > 0;
     const meta = stored.metadata;
     const finalizers = [...(meta.finalizers ?? [])];
-    if (resource.plural === "namespaces") finalizers.push("kubernetes");
+    // a namespace stays while spec.finalizers (the namespace controller's "kubernetes") has entries
+    if (resource.plural === "namespaces") finalizers.push(...specFinalizers(stored));
     const next = clone(stored);
 
     if (meta.deletionTimestamp && (meta.deletionGracePeriodSeconds ?? 0) > 0) {
@@ -309,6 +387,29 @@ export class Registry {
     if (resource.plural === "namespaces") next["status"] = { ...(isRecord(next["status"]) ? next["status"] : {}), phase: "Terminating" };
     if (isDeepStrictEqual(next, stored)) return { object: this.toExternal(resource, stored), removed: false };
     return { object: this.toExternal(resource, this.store.put(resource.storage, next)), removed: false };
+  }
+
+  /**
+   * PUT namespaces/{name}/finalize: only spec.finalizers changes. A terminating namespace whose
+   * finalizers are all gone is removed, as the namespace registry does.
+   */
+  finalizeNamespace(name: string, body: unknown, options: WriteOptions = {}): KubeObject {
+    const external = this.decodeBody(NAMESPACE, body);
+    const stored = this.getStored(NAMESPACE, undefined, name);
+    const spec = isRecord(external["spec"]) ? external["spec"] : {};
+    const finalizers = Array.isArray(spec["finalizers"]) ? spec["finalizers"].filter((f): f is string => typeof f === "string") : [];
+    const expected = external.metadata?.resourceVersion;
+    if (expected && expected !== stored.metadata.resourceVersion) {
+      throw apiErrors.conflict("namespaces", "", name, "the object has been modified; please apply your changes to the latest version and try again");
+    }
+    const next = clone(stored);
+    next["spec"] = { ...(isRecord(stored["spec"]) ? stored["spec"] : {}), finalizers };
+    if (finalizers.length === 0) delete (next["spec"] as Record<string, unknown>)["finalizers"];
+    if (options.dryRun) return this.toExternal(NAMESPACE, next);
+    if (stored.metadata.deletionTimestamp && finalizers.length === 0 && (stored.metadata.finalizers ?? []).length === 0) {
+      return this.toExternal(NAMESPACE, this.store.remove(NAMESPACE.storage, undefined, name) ?? next);
+    }
+    return this.toExternal(NAMESPACE, this.store.put(NAMESPACE.storage, next));
   }
 
   /** Removes an object whose graceful deletion has run its course (the kubelet's final delete). */
@@ -441,6 +542,11 @@ export function checkPreconditions(resource: ResourceType, stored: KubeObject, p
       `the ResourceVersion in the precondition (${pre.resourceVersion}) does not match the ResourceVersion in record (${meta.resourceVersion}). The object might have been modified`,
     );
   }
+}
+
+function specFinalizers(obj: KubeObject): string[] {
+  const spec = obj["spec"];
+  return isRecord(spec) && Array.isArray(spec["finalizers"]) ? spec["finalizers"].filter((f): f is string => typeof f === "string") : [];
 }
 
 function scope(resource: ResourceType, namespace: string | undefined): string | undefined {

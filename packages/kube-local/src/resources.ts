@@ -35,6 +35,8 @@ export function apiVersionOf(resource: Pick<ResourceType, "group" | "version">):
 }
 
 const statusOf = (kind: string): Subresource => ({ name: "status", kind, verbs: ["get", "patch", "update"] });
+/** The scale subresource answers autoscaling/v1 Scale (kubectl scale, HPAs). */
+const SCALE: Subresource = { name: "scale", kind: "Scale", group: "autoscaling", version: "v1", verbs: ["get", "patch", "update"] };
 
 const POD_FIELDS = [
   "spec.nodeName",
@@ -82,7 +84,7 @@ export const RESOURCES: readonly ResourceType[] = [
     singular: "namespace",
     namespaced: false,
     shortNames: ["ns"],
-    subresources: [statusOf("Namespace")],
+    subresources: [statusOf("Namespace"), { name: "finalize", kind: "Namespace", verbs: ["update"] }],
     fieldLabels: ["status.phase"],
     verbs: ["create", "delete", "get", "list", "patch", "update", "watch"],
   }),
@@ -142,7 +144,7 @@ export const RESOURCES: readonly ResourceType[] = [
     namespaced: true,
     shortNames: ["deploy"],
     categories: ["all"],
-    subresources: [statusOf("Deployment")],
+    subresources: [statusOf("Deployment"), SCALE],
   }),
   resource({
     group: "apps",
@@ -153,7 +155,7 @@ export const RESOURCES: readonly ResourceType[] = [
     namespaced: true,
     shortNames: ["rs"],
     categories: ["all"],
-    subresources: [statusOf("ReplicaSet")],
+    subresources: [statusOf("ReplicaSet"), SCALE],
     fieldLabels: ["status.replicas"],
   }),
   resource({
@@ -176,7 +178,53 @@ export const RESOURCES: readonly ResourceType[] = [
     shortNames: ["ev"],
     fieldLabels: [...EVENT_FIELDS, "regarding.kind", "regarding.namespace", "regarding.name", "regarding.uid", "reportingController"],
   }),
+  resource({
+    group: "coordination.k8s.io",
+    version: "v1",
+    kind: "Lease",
+    plural: "leases",
+    singular: "lease",
+    namespaced: true,
+  }),
+  resource({
+    group: "authentication.k8s.io",
+    version: "v1",
+    kind: "SelfSubjectReview",
+    plural: "selfsubjectreviews",
+    singular: "selfsubjectreview",
+    namespaced: false,
+    verbs: ["create"],
+  }),
+  resource({
+    group: "authorization.k8s.io",
+    version: "v1",
+    kind: "SelfSubjectAccessReview",
+    plural: "selfsubjectaccessreviews",
+    singular: "selfsubjectaccessreview",
+    namespaced: false,
+    verbs: ["create"],
+  }),
+  resource({
+    group: "authorization.k8s.io",
+    version: "v1",
+    kind: "SelfSubjectRulesReview",
+    plural: "selfsubjectrulesreviews",
+    singular: "selfsubjectrulesreview",
+    namespaced: false,
+    verbs: ["create"],
+  }),
 ];
+
+/** Kinds answered on the spot and never stored (the self-subject reviews). */
+export function isReview(resource: ResourceType): boolean {
+  return resource.verbs.length === 1 && resource.verbs[0] === "create" && resource.kind.startsWith("SelfSubject");
+}
+
+/** The @kubernetes/client-node model of a kind, whose metadata the OpenAPI documents are built from. */
+export function modelOf(group: string, kind: string): string {
+  if (kind === "Event") return group === "events.k8s.io" ? "EventsV1Event" : "CoreV1Event";
+  return `V1${kind}`;
+}
 
 /** The group versions served, in the order discovery lists them. */
 export function groupVersions(): { group: string; version: string }[] {

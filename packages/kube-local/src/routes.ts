@@ -4,6 +4,7 @@ import { findResource, servesGroupVersion, type ResourceType, type Verb } from "
 export type Route =
   | { kind: "public"; document: "version" | "healthz" }
   | { kind: "discovery"; document: "api" | "apis" | "group" | "groupVersion"; group: string; version?: string }
+  | { kind: "openapi"; version: "v2" | "v3"; path?: string }
   | {
       kind: "resource";
       resource: ResourceType;
@@ -21,6 +22,9 @@ export function routeOf(pathname: string): Route {
   const path = pathname.replace(/\/+$/, "") || "/";
   if (path === "/version") return { kind: "public", document: "version" };
   if (HEALTH.has(path) || /^\/(healthz|livez|readyz)\/.+/.test(path)) return { kind: "public", document: "healthz" };
+  if (path === "/openapi/v2") return { kind: "openapi", version: "v2" };
+  if (path === "/openapi/v3") return { kind: "openapi", version: "v3" };
+  if (path.startsWith("/openapi/v3/")) return { kind: "openapi", version: "v3", path: path.slice("/openapi/v3/".length) };
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
   if (parts[0] === "api") {
     if (parts.length === 1) return { kind: "discovery", document: "api", group: "" };

@@ -6,7 +6,10 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { createServer as createTlsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { allows, type Authenticator, forbiddenError } from "./auth";
+import { allows, type Authenticator, forbiddenError, type Identity } from "./auth";
+import { review } from "./reviews";
+import { managerOf, validateFieldManager, type Manager } from "./managed-fields";
+import { getScale, patchScale, updateScale } from "./scale";
 import { apiGroup, apiGroupList, apiResourceList, coreVersions, versionInfo } from "./discovery";
 import { ApiError, apiErrors, statusBody, successStatus, type Status, type StatusReason } from "./errors";
 import { deleteOptionsFromJson, deleteOptionsFromQuery } from "./delete-options";
@@ -14,13 +17,17 @@ import { evictPod } from "./eviction";
 import type { FaultInjector } from "./faults";
 import { FLOW_CONTROL_REJECTION, FLOW_SCHEMA_UID, FlowControl, PRIORITY_LEVEL_UID } from "./flow-control";
 import type { ListOptions, PatchType, Registry } from "./registry";
-import { apiVersionOf, type ResourceType, type Verb } from "./resources";
+import { apiVersionOf, isReview, type ResourceType, type Verb } from "./resources";
 import { routeOf, verbOf, type Route } from "./routes";
 import type { StoredChange } from "./store";
 import type { DeleteOptions } from "./strategies";
 import { toTable, type IncludeObject } from "./tables";
 import * as v from "./validation";
 import { isRecord, type KubeObject } from "./wire";
+import { parse as parseYaml } from "yaml";
+import { openApiV2Document, openApiV3Discovery, openApiV3Document, undeclaredFields } from "./openapi/documents";
+import { encodeSwaggerProto } from "./openapi/gnostic";
+import { decodeProtobuf, PROTOBUF_MEDIA_TYPE } from "./protobuf";
 
 export interface RequestRecord {
   method: string;
@@ -78,6 +85,7 @@ const PATCH_TYPES: Record<string, PatchType> = {
   "application/merge-patch+json": "merge",
   "application/strategic-merge-patch+json": "strategic",
 };
+const APPLY_PATCH = "application/apply-patch+yaml";
 const PATCH_MEDIA_TYPES =
   "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json, application/apply-patch+cbor";
 
@@ -179,6 +187,7 @@ async function handle(
   }
   if (route.kind === "unknown") throw apiErrors.noSuchRoute();
   if (route.kind === "discovery") return sendDiscovery(res, req, route);
+  if (route.kind === "openapi") return sendOpenApi(res, req, url, route);
 
   const verb = facts.verb;
   if (!verb) throw apiErrors.methodNotAllowed();
@@ -191,7 +200,7 @@ async function handle(
     name: route.name,
   };
   if (!allows(identity, access)) throw forbiddenError(identity, access);
-  await serveResource(deps, req, res, url, route, verb);
+  await serveResource(deps, req, res, url, route, verb, identity);
 }
 
 function sendDiscovery(res: ServerResponse, req: IncomingMessage, route: Extract<Route, { kind: "discovery" }>): void {
@@ -205,7 +214,56 @@ function sendDiscovery(res: ServerResponse, req: IncomingMessage, route: Extract
   sendJson(res, 200, doc);
 }
 
-async function serveResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, verb: Verb): Promise<void> {
+const OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+let openApiV2: { json: string; proto: Buffer } | undefined;
+
+/** /openapi/v2 (JSON, or gnostic protobuf when asked) and /openapi/v3 (discovery, then one document per group version). */
+function sendOpenApi(res: ServerResponse, req: IncomingMessage, url: URL, route: Extract<Route, { kind: "openapi" }>): void {
+  const accept = req.headers.accept ?? "";
+  if (route.version === "v2") {
+    openApiV2 ??= (() => {
+      const doc = openApiV2Document();
+      return { json: JSON.stringify(doc), proto: encodeSwaggerProto(doc) };
+    })();
+    if (/application\/com\.github\.proto-openapi\.spec\.v2(@|\.)v1\.0\+protobuf/.test(accept)) {
+      res.writeHead(200, { "Content-Type": OPENAPI_V2_PROTOBUF, "Content-Length": openApiV2.proto.length });
+      res.end(openApiV2.proto);
+      return;
+    }
+    res.writeHead(200, { "Content-Type": "application/json", "Content-Length": Buffer.byteLength(openApiV2.json) });
+    res.end(openApiV2.json);
+    return;
+  }
+  if (route.path === undefined) return sendJson(res, 200, openApiV3Discovery());
+  const found = openApiV3Document(route.path);
+  if (!found) throw apiErrors.noSuchRoute();
+  const immutable = url.searchParams.get("hash") === found.hash;
+  sendJson(res, 200, found.document, { Etag: `"${found.hash}"`, ...(immutable ? { "Cache-Control": "public, immutable" } : { "Cache-Control": "no-cache, private" }) });
+}
+
+/**
+ * fieldValidation (metav1 CreateOptions and friends): Strict refuses fields the schema does not
+ * declare, Warn (the default) answers with a warning per field, Ignore says nothing.
+ */
+function fieldValidationOf(query: URLSearchParams): "Strict" | "Warn" | "Ignore" {
+  const value = query.get("fieldValidation") ?? "Warn";
+  if (value !== "Strict" && value !== "Warn" && value !== "Ignore") {
+    throw apiErrors.badRequest(`fieldValidation parameter unsupported: ${value}`);
+  }
+  return value;
+}
+
+function checkFields(res: ServerResponse, resource: ResourceType, mode: "Strict" | "Warn" | "Ignore", object: unknown, prefix = ""): void {
+  if (mode === "Ignore") return;
+  const unknown = undeclaredFields(resource.group, resource.version, resource.kind, object);
+  if (unknown.length === 0) return;
+  if (mode === "Strict") {
+    throw apiErrors.badRequest(`${prefix}strict decoding error: ${unknown.map((f) => `unknown field ${JSON.stringify(f)}`).join(", ")}`);
+  }
+  res.setHeader("Warning", unknown.map((f) => `299 - ${JSON.stringify(`unknown field ${JSON.stringify(f)}`)}`));
+}
+
+async function serveResource(deps: ServerDeps, req: IncomingMessage, res: ServerResponse, url: URL, route: ResourceRoute, verb: Verb, identity: Identity): Promise<void> {
   const { registry } = deps;
   const { resource, namespace, name, subresource } = route;
   const query = url.searchParams;
@@ -223,10 +281,31 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
 
   if (subresource === "eviction") {
     if (verb !== "create") throw apiErrors.methodNotAllowed();
-    const status = evictPod(registry, namespace ?? "", name ?? "", await readJson(req, "Eviction"), dryRunValues);
+    const status = evictPod(registry, namespace ?? "", name ?? "", await readObject(req, "Eviction"), dryRunValues);
     return sendStatus(res, status);
   }
+  if (isReview(resource)) {
+    if (verb !== "create" || name !== undefined) throw apiErrors.methodNotAllowed();
+    return sendJson(res, 201, review(resource, identity, await readObject(req, resource.kind)));
+  }
+  if (subresource !== undefined && subresource !== "status" && subresource !== "eviction") {
+    const sub = resource.subresources.find((s) => s.name === subresource)!;
+    if (!sub.verbs.includes(verb)) throw apiErrors.methodNotAllowed();
+    if (subresource === "scale") {
+      validateFieldManager(query.get("fieldManager"), verb === "update" ? "UpdateOptions" : "PatchOptions");
+      const scaleManager = { name: managerOf(query.get("fieldManager"), req.headers["user-agent"]), subresource: "scale" };
+      if (verb === "get") return sendJson(res, 200, getScale(registry, resource, namespace, name ?? ""));
+      if (verb === "update") return sendJson(res, 200, updateScale(registry, resource, namespace, name ?? "", await readObject(req, "Scale"), { dryRun, manager: scaleManager }));
+      const type = PATCH_TYPES[(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? ""];
+      if (!type) throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES}`);
+      return sendJson(res, 200, patchScale(registry, resource, namespace, name ?? "", type, await readBody(req), { dryRun, manager: scaleManager }));
+    }
+    // namespaces/{name}/finalize: only spec.finalizers changes
+    return sendJson(res, 200, registry.finalizeNamespace(name ?? "", await readObject(req, resource.kind), { dryRun }));
+  }
   const statusSub = subresource === "status" ? ("status" as const) : undefined;
+  if (optionsKind) validateFieldManager(query.get("fieldManager"), optionsKind);
+  const manager: Manager = { name: managerOf(query.get("fieldManager"), req.headers["user-agent"]), ...(statusSub ? { subresource: statusSub } : {}) };
 
   switch (verb) {
     case "get":
@@ -236,19 +315,45 @@ async function serveResource(deps: ServerDeps, req: IncomingMessage, res: Server
     case "watch":
       return serveWatch(deps, req, res, query, route);
     case "create": {
-      const created = registry.create(resource, namespace, await readJson(req, resource.kind), { dryRun });
+      const body = await readObject(req, resource.kind);
+      checkFields(res, resource, fieldValidationOf(query), body, `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: `);
+      const created = registry.create(resource, namespace, body, { dryRun, manager });
       return sendJson(res, 201, created);
     }
     case "update": {
-      const updated = registry.update(resource, namespace, name ?? "", await readJson(req, resource.kind), { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      const body = await readObject(req, resource.kind);
+      if (!subresource) checkFields(res, resource, fieldValidationOf(query), body, `${resource.kind} in version "${resource.version}" cannot be handled as a ${resource.kind}: `);
+      const updated = registry.update(resource, namespace, name ?? "", body, { dryRun, manager, ...(statusSub ? { subresource: statusSub } : {}) });
       return sendJson(res, 200, updated);
     }
     case "patch": {
       const mediaType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+      if (mediaType === APPLY_PATCH) {
+        const fieldManager = query.get("fieldManager");
+        if (!fieldManager) {
+          throw apiErrors.invalid("PatchOptions", "meta.k8s.io", "", [{ reason: "FieldValueRequired", message: "Required value: is required for apply patch", field: "fieldManager" }]);
+        }
+        const mode = fieldValidationOf(query);
+        const applyManager = { name: fieldManager, ...(statusSub ? { subresource: statusSub } : {}) };
+        const check = subresource ? undefined : (candidate: KubeObject) => checkFields(res, resource, mode, candidate);
+        const { object, created } = registry.applyPatch(resource, namespace, name ?? "", await readBody(req), {
+          dryRun,
+          manager: applyManager,
+          force: isTrue(query.get("force")),
+          ...(statusSub ? { subresource: statusSub } : {}),
+          ...(check ? { check } : {}),
+        });
+        return sendJson(res, created ? 201 : 200, object);
+      }
+      if (query.get("force") !== null) {
+        throw apiErrors.invalid("PatchOptions", "meta.k8s.io", "", [{ reason: "FieldValueForbidden", message: "Forbidden: may not be specified for non-apply patch", field: "force" }]);
+      }
       const type = PATCH_TYPES[mediaType];
       if (!type) throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${PATCH_MEDIA_TYPES}`);
       const text = await readBody(req);
-      const patched = registry.patch(resource, namespace, name ?? "", type, text, { dryRun, ...(statusSub ? { subresource: statusSub } : {}) });
+      const mode = fieldValidationOf(query);
+      const check = subresource ? undefined : (candidate: KubeObject) => checkFields(res, resource, mode, candidate);
+      const patched = registry.patch(resource, namespace, name ?? "", type, text, { dryRun, manager, ...(statusSub ? { subresource: statusSub } : {}), ...(check ? { check } : {}) });
       return sendJson(res, 200, patched);
     }
     case "delete": {
@@ -282,9 +387,10 @@ function listOptionsFrom(query: URLSearchParams): ListOptions {
 
 /** DeleteOptions from the body when there is one, else from the query string, as kube-apiserver's delete handler reads them. */
 async function deleteOptionsFrom(req: IncomingMessage, query: URLSearchParams): Promise<DeleteOptions> {
-  const text = await readBody(req);
-  if (text.trim() === "") return deleteOptionsFromQuery(query);
-  const body = parseJson(text, "DeleteOptions");
+  const bytes = await readBytes(req);
+  if (bytes.toString("utf8").trim() === "") return deleteOptionsFromQuery(query);
+  const mediaType = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase();
+  const body = mediaType === PROTOBUF_MEDIA_TYPE ? decodeProtobuf(bytes).object : parseJson(bytes.toString("utf8"), "DeleteOptions");
   if (!isRecord(body)) throw apiErrors.badRequest("DeleteOptions must be a JSON object");
   return deleteOptionsFromJson(body);
 }
@@ -429,7 +535,11 @@ function isTrue(value: string | null): boolean {
   return value === "true" || value === "1";
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readBytes(req)).toString("utf8");
+}
+
+function readBytes(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -446,7 +556,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       chunks.push(chunk);
     });
     req.on("end", () => {
-      if (!tooLarge) resolve(Buffer.concat(chunks).toString("utf8"));
+      if (!tooLarge) resolve(Buffer.concat(chunks));
     });
     req.on("error", reject);
   });
@@ -461,14 +571,26 @@ function parseJson(text: string, kind: string): unknown {
   }
 }
 
-async function readJson(req: IncomingMessage, kind: string): Promise<unknown> {
+const ACCEPTED_BODY_TYPES = `application/json, application/yaml, ${PROTOBUF_MEDIA_TYPE}`;
+
+/** A request body as JSON, YAML or protobuf (the types the server decodes), in its JSON shape. */
+async function readObject(req: IncomingMessage, kind: string): Promise<unknown> {
   const mediaType = (req.headers["content-type"] ?? "application/json").split(";")[0]?.trim().toLowerCase();
-  if (mediaType !== "application/json" && mediaType !== "*/*") {
-    throw apiErrors.unsupportedMediaType(
-      `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, application/vnd.kubernetes.protobuf, application/cbor`,
-    );
+  if (mediaType !== "application/json" && mediaType !== "*/*" && mediaType !== "application/yaml" && mediaType !== PROTOBUF_MEDIA_TYPE) {
+    throw apiErrors.unsupportedMediaType(`the body of the request was in an unknown format - accepted media types include: ${ACCEPTED_BODY_TYPES}`);
   }
-  return parseJson(await readBody(req), kind);
+  const bytes = await readBytes(req);
+  if (mediaType === PROTOBUF_MEDIA_TYPE) return decodeProtobuf(bytes).object;
+  if (mediaType === "application/yaml") return parseYamlBody(bytes.toString("utf8"), kind);
+  return parseJson(bytes.toString("utf8"), kind);
+}
+
+function parseYamlBody(text: string, kind: string): unknown {
+  try {
+    return parseYaml(text, { version: "1.2" }) as unknown;
+  } catch (error) {
+    throw apiErrors.badRequest(`error converting YAML to JSON: ${error instanceof Error ? error.message : String(error)} (decoding ${kind})`);
+  }
 }
 
 function sendJson(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {

@@ -75,6 +75,7 @@ function defaultPodSpec(spec: Record<string, unknown>): void {
       const tag = image.includes("@") ? "digest" : (image.split("/").pop() ?? "").split(":")[1];
       c["imagePullPolicy"] ??= tag === undefined || tag === "latest" ? "Always" : "IfNotPresent";
       c["resources"] ??= {};
+      if (Array.isArray(c["ports"])) for (const port of c["ports"]) if (isRecord(port)) port["protocol"] ??= "TCP";
     }
   }
 }
@@ -252,7 +253,16 @@ const deployments = workload((spec) => {
   spec["replicas"] ??= 1;
   spec["revisionHistoryLimit"] ??= 10;
   spec["progressDeadlineSeconds"] ??= 600;
-  spec["strategy"] ??= { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } };
+  // SetDefaults_Deployment: an empty strategy is a rolling update of 25% / 25%
+  const strategy = isRecord(spec["strategy"]) ? spec["strategy"] : {};
+  strategy["type"] ??= "RollingUpdate";
+  if (strategy["type"] === "RollingUpdate") {
+    const rolling = isRecord(strategy["rollingUpdate"]) ? strategy["rollingUpdate"] : {};
+    rolling["maxUnavailable"] ??= "25%";
+    rolling["maxSurge"] ??= "25%";
+    strategy["rollingUpdate"] = rolling;
+  }
+  spec["strategy"] = strategy;
 });
 const replicasets = workload((spec) => {
   spec["replicas"] ??= 1;

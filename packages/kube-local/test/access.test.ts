@@ -88,8 +88,8 @@ describe("discovery", () => {
     expect(api.json).toMatchObject({ kind: "APIVersions", versions: ["v1"] });
     expect(resources(core).find((r) => r.name === "pods/eviction")).toEqual({ name: "pods/eviction", singularName: "", namespaced: true, group: "policy", version: "v1", kind: "Eviction", verbs: ["create"] });
     expect(resources(core).map((r) => r.name)).toEqual(expect.arrayContaining(["namespaces", "nodes", "nodes/status", "pods", "pods/status", "events"]));
-    expect((groups.json["groups"] as { name: string }[]).map((g) => g.name)).toEqual(["apps", "policy", "events.k8s.io"]);
-    expect(resources(apps).map((r) => r.name)).toEqual(["daemonsets", "daemonsets/status", "deployments", "deployments/status", "replicasets", "replicasets/status"]);
+    expect((groups.json["groups"] as { name: string }[]).map((g) => g.name)).toEqual(["apps", "policy", "events.k8s.io", "coordination.k8s.io", "authentication.k8s.io", "authorization.k8s.io"]);
+    expect(resources(apps).map((r) => r.name)).toEqual(["daemonsets", "daemonsets/status", "deployments", "deployments/status", "deployments/scale", "replicasets", "replicasets/status", "replicasets/scale"]);
     expect(resources(policy).map((r) => r.name)).toEqual(["poddisruptionbudgets", "poddisruptionbudgets/status"]);
     expect(resources(events).map((r) => r.name)).toEqual(["events"]);
   });

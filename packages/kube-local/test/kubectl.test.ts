@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_INTERRUPTED_NODE, type KubeLocal, type KubeLocalOptions } from "../src/index";
+import { DEMO_INTERRUPTED_NODE, startKubeLocal, type KubeLocal, type KubeLocalOptions } from "../src/index";
 import { startHarness } from "./harness";
 
 const run = promisify(execFile);
@@ -151,5 +151,132 @@ describe.skipIf(!hasKubectl)("kubectl against kube-local", () => {
     expect(storefrontEvictions.map((r) => r.status)).toContain(429);
     expect(storefrontEvictions.at(-1)?.status).toBe(201);
     expect(pdb().status?.observedGeneration).toBe(2);
+  });
+});
+
+const MANIFEST = (replicas: number, extra = "") => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: team-a
+spec:
+  replicas: ${replicas}
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: nginx
+        image: nginx:1.27
+${extra}`;
+
+describe.skipIf(!hasKubectl)("kubectl's everyday commands against one kube-local", () => {
+  let kube: KubeLocal;
+  let kubectl: (...args: string[]) => Promise<{ stdout: string; stderr: string; code: number }>;
+  let stdin: (input: string, ...args: string[]) => Promise<{ stdout: string; stderr: string; code: number }>;
+  beforeAll(async () => {
+    kube = await startKubeLocal({ seed: "demo", simulation: { timeScale: 0.02, podStartupSeconds: 1 }, identities: { viewer: { user: "viewer", rules: [{ verbs: ["get", "list", "watch"], resources: ["pods"] }] } } });
+    const config = join(dir, `shared-${kube.url.split(":").pop()}`);
+    await kube.writeKubeconfig(config);
+    await kube.writeKubeconfig(`${config}-viewer`, { token: "viewer" });
+    const exec = (input: string | undefined, args: string[]) =>
+      new Promise<{ stdout: string; stderr: string; code: number }>((resolve) => {
+        const child = execFile("kubectl", args, { timeout: 120_000 }, (error, stdout, stderr) => resolve({ stdout, stderr, code: error ? (typeof error.code === "number" ? error.code : 1) : 0 }));
+        child.stdin?.end(input ?? "");
+      });
+    kubectl = (...args) => exec(undefined, args[0] === "--as-viewer" ? ["--kubeconfig", `${config}-viewer`, ...args.slice(1)] : ["--kubeconfig", config, ...args]);
+    stdin = (input, ...args) => exec(input, ["--kubeconfig", config, ...args]);
+  });
+  afterAll(async () => {
+    await kube.stop();
+  });
+
+  it("create namespace (protobuf), api-resources and explain", async () => {
+    const created = await kubectl("create", "namespace", "team-a");
+    const resources = await kubectl("api-resources");
+    const explained = await kubectl("explain", "deployment.spec.replicas");
+    expect(created.stdout.trim(), created.stderr).toBe("namespace/team-a created");
+    expect(resources.code, resources.stderr).toBe(0);
+    expect(resources.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+    expect(resources.stdout).toMatch(/^leases\s+coordination\.k8s\.io\/v1\s+true\s+Lease$/m);
+    expect(resources.stdout).toMatch(/^selfsubjectaccessreviews\s+authorization\.k8s\.io\/v1\s+false\s+SelfSubjectAccessReview$/m);
+    expect(explained.stdout).toContain("FIELD: replicas <integer>");
+    expect(explained.stdout).toContain("Number of desired pods.");
+  });
+
+  it("apply twice (validated), scale, rollout status, then apply --server-side", async () => {
+    const first = await stdin(MANIFEST(2), "apply", "-f", "-");
+    const again = await stdin(MANIFEST(3), "apply", "-f", "-");
+    const invalid = await stdin(MANIFEST(3).replace("replicas: 3", "replicass: 3"), "apply", "-f", "-");
+    const scaled = await kubectl("scale", "deployment/web", "-n", "team-a", "--replicas=4");
+    const rollout = await kubectl("rollout", "status", "deployment/web", "-n", "team-a", "--timeout=60s");
+    const ssa = await stdin(MANIFEST(4, "        ports:\n        - containerPort: 80\n"), "apply", "--server-side", "--force-conflicts", "-f", "-");
+    const conflict = await stdin(MANIFEST(5), "apply", "--server-side", "--field-manager=other", "-f", "-");
+    expect(first.stdout.trim(), first.stderr).toBe("deployment.apps/web created");
+    expect(again.stdout.trim(), again.stderr).toBe("deployment.apps/web configured");
+    expect(invalid.code).not.toBe(0);
+    expect(invalid.stderr).toContain('strict decoding error: unknown field "spec.replicass"');
+    expect(scaled.stdout.trim(), scaled.stderr).toBe("deployment.apps/web scaled");
+    expect(rollout.stdout, rollout.stderr).toContain('deployment "web" successfully rolled out');
+    expect(ssa.stdout.trim(), ssa.stderr).toBe("deployment.apps/web serverside-applied");
+    expect(conflict.code).not.toBe(0);
+    // the scale shares replicas (same value when --force-conflicts applied): both owners conflict now
+    expect(conflict.stderr).toContain('Apply failed with 2 conflicts: conflicts with "kubectl":\n- .spec.replicas\nconflicts with "kubectl" with subresource "scale" using apps/v1:\n- .spec.replicas');
+    const applied = kube.get("deployments", "team-a", "web") as unknown as { spec: { replicas: number; template: { spec: { containers: { ports?: unknown[] }[] } } } };
+    expect(applied.spec.replicas).toBe(4);
+    expect(applied.spec.template.spec.containers[0]?.ports).toMatchObject([{ containerPort: 80 }]);
+  });
+
+  it("auth can-i (one verb and --list) and whoami", async () => {
+    const adminYes = await kubectl("auth", "can-i", "delete", "nodes");
+    const viewerYes = await kubectl("--as-viewer", "auth", "can-i", "list", "pods", "-n", "shop");
+    const viewerNo = await kubectl("--as-viewer", "auth", "can-i", "create", "pods/eviction", "-n", "shop");
+    const list = await kubectl("--as-viewer", "auth", "can-i", "--list", "-n", "shop");
+    const whoami = await kubectl("--as-viewer", "auth", "whoami");
+    expect(adminYes.stdout.trim()).toBe("yes");
+    expect(viewerYes.stdout.trim()).toBe("yes");
+    expect(viewerNo.stdout.trim()).toBe("no");
+    expect(viewerNo.code).toBe(1);
+    expect(list.stdout).toMatch(/^pods\s+\[\]\s+\[\]\s+\[get list watch\]$/m);
+    expect(list.stdout).toMatch(/^selfsubjectaccessreviews\.authorization\.k8s\.io\s+\[\]\s+\[\]\s+\[create\]$/m);
+    expect(whoami.stdout).toMatch(/^Username\s+viewer$/m);
+    expect(whoami.stdout).toMatch(/^Groups\s+\[system:authenticated\]$/m);
+  });
+
+  it("cordon, describe node (with its lease) and get events", async () => {
+    const node = "ip-10-0-3-23.us-west-2.compute.internal";
+    const cordoned = await kubectl("cordon", node);
+    const described = await kubectl("describe", "node", node);
+    const events = await kubectl("get", "events", "-n", "shop");
+    expect(cordoned.stdout.trim()).toBe(`node/${node} cordoned`);
+    expect(described.code, described.stderr).toBe(0);
+    expect(described.stdout).not.toContain("Failed to get lease");
+    expect(described.stdout).toMatch(/^Lease:\s*\n\s+HolderIdentity:\s+ip-10-0-3-23\.us-west-2\.compute\.internal$/m);
+    expect(described.stdout).toMatch(/^PodCIDR:\s+10\.244\.\d+\.0\/24$/m);
+    expect(described.stdout).toMatch(/Taints:\s+node\.kubernetes\.io\/unschedulable:NoSchedule/);
+    expect(described.stdout).toMatch(/NodeNotSchedulable\s+.*Node ip-10-0-3-23\.us-west-2\.compute\.internal status is now: NodeNotSchedulable/);
+    expect(events.stdout.split("\n")[0]).toMatch(/^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/);
+    expect(events.stdout).toMatch(/Normal\s+Scheduled\s+pod\/storefront-\S+\s+Successfully assigned shop\/storefront-\S+ to ip-/);
+    expect(events.stdout).toMatch(/Normal\s+ScalingReplicaSet\s+deployment\/storefront\s+Scaled up replica set storefront-\S+ from 0 to 6/);
+  });
+
+  it("drain --disable-eviction deletes the pods instead of evicting them", async () => {
+    const node = "ip-10-0-2-22.us-west-2.compute.internal";
+    const before = kube.stats.count("create", "pods/eviction");
+    const drained = await kubectl("drain", node, "--ignore-daemonsets", "--delete-emptydir-data", "--force", "--disable-eviction", "--timeout=60s");
+    expect(drained.code, drained.stderr).toBe(0);
+    expect(drained.stdout).toContain(`node/${node} drained`);
+    expect(kube.stats.count("create", "pods/eviction")).toBe(before);
+    const left = kube.list("pods").filter((p) => (p["spec"] as { nodeName?: string }).nodeName === node && !p.metadata.name?.startsWith("aws-node-"));
+    expect(left).toEqual([]);
+  });
+
+  it("delete namespace waits until its content and the namespace are gone", async () => {
+    const deleted = await kubectl("delete", "namespace", "team-a", "--timeout=60s");
+    expect(deleted.stdout.trim(), deleted.stderr).toBe('namespace "team-a" deleted');
+    expect(kube.get("namespaces", undefined, "team-a")).toBeUndefined();
+    expect(kube.list("pods", "team-a")).toEqual([]);
   });
 });

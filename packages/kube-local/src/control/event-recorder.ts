@@ -11,12 +11,21 @@ import { clone, type KubeObject } from "../wire";
 
 const EVENTS = RESOURCES.find((r) => r.plural === "events" && r.group === "")!;
 
+/** One counter for every recorder, so events written in the same millisecond never share a name. */
+let sequence = 0;
+
 export type EventType = "Normal" | "Warning";
+
+export interface EventDetails {
+  /** The part of the object the event is about (`spec.containers{nginx}`). */
+  fieldPath?: string;
+  /** The node a kubelet reports from (source.host, reportingInstance). */
+  host?: string;
+}
 
 export class EventRecorder {
   /** Aggregation key -> the name of the Event that counts it. */
   private readonly written = new Map<string, string>();
-  private sequence = 0;
 
   constructor(
     private readonly registry: Registry,
@@ -24,9 +33,11 @@ export class EventRecorder {
   ) {}
 
   /** Records an event about `object` (of `resource`); never throws, as a recorder must not fail its controller. */
-  record(resource: ResourceType, object: KubeObject, type: EventType, reason: string, message: string): void {
+  record(resource: ResourceType, object: KubeObject, type: EventType, reason: string, message: string, details: EventDetails = {}): void {
     const namespace = object.metadata.namespace ?? "default";
-    const key = [namespace, object.metadata.uid, type, reason, message].join("\u0000");
+    // the kubelet and the node controller refer to a node by its name, also as its uid
+    const uid = resource.kind === "Node" ? object.metadata.name : object.metadata.uid;
+    const key = [namespace, uid, details.fieldPath ?? "", type, reason, message].join("\u0000");
     const now = timestamp(this.registry.now());
     try {
       const existingName = this.written.get(key);
@@ -38,28 +49,29 @@ export class EventRecorder {
         this.registry.update(EVENTS, namespace, existingName ?? "", next);
         return;
       }
-      this.sequence += 1;
-      const name = `${object.metadata.name ?? "unknown"}.${(this.registry.now().getTime() * 1_000_000 + this.sequence).toString(16)}`;
+      sequence += 1;
+      const name = `${object.metadata.name ?? "unknown"}.${(BigInt(this.registry.now().getTime()) * 1_000_000n + BigInt(sequence % 1_000_000)).toString(16)}`;
       this.registry.create(EVENTS, namespace, {
         metadata: { name, namespace },
         involvedObject: {
           kind: resource.kind,
           ...(object.metadata.namespace ? { namespace: object.metadata.namespace } : {}),
           name: object.metadata.name,
-          uid: object.metadata.uid,
+          uid,
           apiVersion: apiVersionOf(resource),
-          resourceVersion: object.metadata.resourceVersion,
+          ...(resource.kind === "Node" ? {} : { resourceVersion: object.metadata.resourceVersion }),
+          ...(details.fieldPath ? { fieldPath: details.fieldPath } : {}),
         },
         reason,
         message,
-        source: { component: this.component },
+        source: { component: this.component, ...(details.host ? { host: details.host } : {}) },
         firstTimestamp: now,
         lastTimestamp: now,
         count: 1,
         type,
         eventTime: null,
         reportingComponent: this.component,
-        reportingInstance: "",
+        reportingInstance: details.host ?? "",
       });
       this.written.set(key, name);
     } catch (error) {

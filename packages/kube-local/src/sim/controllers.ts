@@ -15,6 +15,15 @@ import { matchesLabelSelectorObject } from "../selectors";
 import { clone, isRecord, type KubeObject, type OwnerReference, type Wire } from "../wire";
 import { matchesNodeSelectorAndAffinity, nodeLoads, place, unschedulableMessage } from "./placement";
 import { toleratesTaint } from "../objects";
+import type { EventRecorder } from "../control/event-recorder";
+
+/** The event recorders of the simulated controllers, one per component as upstream names them. */
+export interface SimEvents {
+  scheduler: EventRecorder;
+  replicaSet: EventRecorder;
+  deployment: EventRecorder;
+  daemonSet: EventRecorder;
+}
 
 type Deployment = Wire<V1Deployment> & KubeObject;
 type ReplicaSet = Wire<V1ReplicaSet> & KubeObject;
@@ -72,6 +81,16 @@ function tolerant(write: () => void): number {
   }
 }
 
+/** Like tolerant, for a write whose result an event names. */
+function attempt<T>(write: () => T): T | undefined {
+  try {
+    return write();
+  } catch (error) {
+    if (error instanceof ApiError && [404, 409, 422].includes(error.code)) return undefined;
+    throw error;
+  }
+}
+
 function writeStatus(registry: Registry, resource: ResourceType, obj: KubeObject, status: Record<string, unknown>): number {
   if (isDeepStrictEqual(obj["status"], status)) return 0;
   const body = { ...clone(obj), status };
@@ -95,7 +114,7 @@ function podFromTemplate(template: Wire<V1PodTemplateSpec>, owner: OwnerReferenc
   };
 }
 
-export function reconcileDeployments(registry: Registry): number {
+export function reconcileDeployments(registry: Registry, events?: SimEvents): number {
   let writes = 0;
   for (const obj of registry.store.peekAll(DEPLOYMENTS.storage)) {
     const deployment = obj as Deployment;
@@ -112,7 +131,7 @@ export function reconcileDeployments(registry: Registry): number {
       rsTemplate.metadata = { ...rsTemplate.metadata, labels: { ...(rsTemplate.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash } };
       const selector = clone(deployment.spec?.selector ?? {});
       selector.matchLabels = { ...(selector.matchLabels ?? {}), [TEMPLATE_HASH_LABEL]: hash };
-      writes += tolerant(() =>
+      const createdRs = attempt(() =>
         registry.create(REPLICASETS, namespace, {
           apiVersion: "apps/v1",
           kind: "ReplicaSet",
@@ -126,14 +145,22 @@ export function reconcileDeployments(registry: Registry): number {
           spec: { replicas, selector, template: rsTemplate },
         }),
       );
+      if (createdRs) {
+        writes += 1;
+        if (replicas > 0) events?.deployment.record(DEPLOYMENTS, deployment, "Normal", "ScalingReplicaSet", `Scaled up replica set ${name} from 0 to ${replicas}`);
+      }
       continue;
     }
     for (const rs of owned) {
       const want = rs === current ? replicas : 0;
-      if ((rs.spec?.replicas ?? 1) !== want) {
+      const had = rs.spec?.replicas ?? 1;
+      if (had !== want) {
         const body = clone(rs);
         body.spec = { ...body.spec!, replicas: want };
-        writes += tolerant(() => registry.update(REPLICASETS, namespace, rs.metadata.name ?? "", body));
+        if (attempt(() => registry.update(REPLICASETS, namespace, rs.metadata.name ?? "", body))) {
+          writes += 1;
+          events?.deployment.record(DEPLOYMENTS, deployment, "Normal", "ScalingReplicaSet", `Scaled ${want > had ? "up" : "down"} replica set ${rs.metadata.name ?? ""} from ${had} to ${want}`);
+        }
       }
     }
     const sum = (f: (rs: ReplicaSet) => number | undefined) => owned.reduce((n, rs) => n + (f(rs) ?? 0), 0);
@@ -181,7 +208,7 @@ function podsByController(registry: Registry): Map<string, Pod[]> {
   return index;
 }
 
-export function reconcileReplicaSets(registry: Registry): number {
+export function reconcileReplicaSets(registry: Registry, events?: SimEvents): number {
   let writes = 0;
   const owned = podsByController(registry);
   for (const obj of registry.store.peekAll(REPLICASETS.storage)) {
@@ -194,11 +221,18 @@ export function reconcileReplicaSets(registry: Registry): number {
     if (active.length < want) {
       const owner = ownerRef("ReplicaSet", "apps/v1", rs);
       for (let i = active.length; i < want; i += 1) {
-        writes += tolerant(() => registry.create(PODS, namespace, podFromTemplate(rs.spec?.template ?? {}, owner, namespace, { generateName: `${rs.metadata.name}-` })));
+        const pod = attempt(() => registry.create(PODS, namespace, podFromTemplate(rs.spec?.template ?? {}, owner, namespace, { generateName: `${rs.metadata.name}-` })));
+        if (pod) {
+          writes += 1;
+          events?.replicaSet.record(REPLICASETS, rs, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name ?? ""}`);
+        }
       }
     } else if (active.length > want) {
       for (const pod of [...active].sort(deletionOrder).slice(0, active.length - want)) {
-        writes += tolerant(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}));
+        if (attempt(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}))) {
+          writes += 1;
+          events?.replicaSet.record(REPLICASETS, rs, "Normal", "SuccessfulDelete", `Deleted pod: ${pod.metadata.name ?? ""}`);
+        }
       }
     }
     const ready = active.filter(isPodReady).length;
@@ -232,7 +266,7 @@ function daemonEligible(ds: DaemonSet, node: Node): boolean {
   return hard.length === 0 && matchesNodeSelectorAndAffinity(pod, node);
 }
 
-export function reconcileDaemonSets(registry: Registry): number {
+export function reconcileDaemonSets(registry: Registry, events?: SimEvents): number {
   let writes = 0;
   const nodes = registry.store.peekAll(NODES.storage).map(asNode);
   const daemonSets = registry.store.peekAll(DAEMONSETS.storage);
@@ -253,10 +287,19 @@ export function reconcileDaemonSets(registry: Registry): number {
         if (onNode.length === 0) {
           const template = clone(ds.spec?.template ?? {});
           template.spec = { ...template.spec!, tolerations: [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS] };
-          writes += tolerant(() => registry.create(PODS, namespace, podFromTemplate(template, owner, namespace, { nodeName, generateName: `${ds.metadata.name}-` })));
+          const pod = attempt(() => registry.create(PODS, namespace, podFromTemplate(template, owner, namespace, { nodeName, generateName: `${ds.metadata.name}-` })));
+          if (pod) {
+            writes += 1;
+            events?.daemonSet.record(DAEMONSETS, ds, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name ?? ""}`);
+          }
         }
       } else {
-        for (const pod of onNode) writes += tolerant(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}));
+        for (const pod of onNode) {
+          if (attempt(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}))) {
+            writes += 1;
+            events?.daemonSet.record(DAEMONSETS, ds, "Normal", "SuccessfulDelete", `Deleted pod: ${pod.metadata.name ?? ""}`);
+          }
+        }
       }
     }
     const scheduled = new Set(pods.map((p) => p.spec?.nodeName));
@@ -277,7 +320,7 @@ export function reconcileDaemonSets(registry: Registry): number {
 }
 
 /** Binds pending pods; leaves the reason on PodScheduled when none fits. */
-export function schedulePods(registry: Registry): number {
+export function schedulePods(registry: Registry, events?: SimEvents): number {
   let writes = 0;
   const allPods = registry.store.peekAll(PODS.storage).map(asPod);
   const pending = allPods.filter((p) => !p.spec?.nodeName && !isTerminating(p) && (p.spec?.schedulerName ?? "default-scheduler") === "default-scheduler");
@@ -290,7 +333,11 @@ export function schedulePods(registry: Registry): number {
     const namespace = pod.metadata.namespace ?? "";
     if (placement.node) {
       const nodeName = placement.node.metadata.name ?? "";
-      writes += tolerant(() => registry.bind(namespace, pod.metadata.name ?? "", nodeName));
+      const bound = attempt(() => registry.bind(namespace, pod.metadata.name ?? "", nodeName));
+      if (bound) {
+        writes += 1;
+        events?.scheduler.record(PODS, bound, "Normal", "Scheduled", `Successfully assigned ${namespace}/${pod.metadata.name ?? ""} to ${nodeName}`);
+      }
       const load = loads.get(nodeName) ?? { pods: 0, cpu: 0, memory: 0 };
       loads.set(nodeName, { ...load, pods: load.pods + 1 });
       continue;
@@ -300,7 +347,9 @@ export function schedulePods(registry: Registry): number {
     if (current?.status === "False" && current.message === message) continue;
     const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== "PodScheduled");
     conditions.push({ type: "PodScheduled", status: "False", reason: "Unschedulable", message, lastProbeTime: null as unknown as string, lastTransitionTime: timestamp(registry.now()) });
-    writes += writeStatus(registry, PODS, pod, { ...(pod.status ?? {}), phase: "Pending", conditions });
+    const wrote = writeStatus(registry, PODS, pod, { ...(pod.status ?? {}), phase: "Pending", conditions });
+    if (wrote > 0) events?.scheduler.record(PODS, pod, "Warning", "FailedScheduling", message);
+    writes += wrote;
   }
   return writes;
 }
@@ -329,28 +378,6 @@ export function collectGarbage(registry: Registry): number {
     const pod = asPod(obj);
     if (pod.spec?.nodeName && !nodeNames.has(pod.spec.nodeName)) {
       writes += tolerant(() => registry.delete(PODS, pod.metadata.namespace, pod.metadata.name ?? "", { gracePeriodSeconds: 0 }));
-    }
-  }
-  return writes;
-}
-
-export function finalizeNamespaces(registry: Registry): number {
-  let writes = 0;
-  for (const ns of registry.store.peekAll(NAMESPACES.storage)) {
-    if (!isTerminating(ns)) continue;
-    const name = ns.metadata.name ?? "";
-    let remaining = 0;
-    for (const resource of RESOURCES) {
-      if (!resource.namespaced || resource.group === "events.k8s.io") continue;
-      for (const obj of registry.store.peekAll(resource.storage, name)) {
-        remaining += 1;
-        // pods get their grace period, as the namespace controller's deletions do
-        if (!isTerminating(obj)) writes += tolerant(() => registry.delete(resource, name, obj.metadata.name ?? "", {}));
-      }
-    }
-    if (remaining === 0 && (ns.metadata.finalizers ?? []).length === 0) {
-      registry.store.remove(NAMESPACES.storage, undefined, name);
-      writes += 1;
     }
   }
   return writes;

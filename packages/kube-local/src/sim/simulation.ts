@@ -3,11 +3,24 @@
  * stored change; kubelets start bound pods after a start-up delay and finish graceful deletions
  * after the pod's grace period, both scaled by `timeScale`.
  */
-import { asPod, isTerminating, podPhase, timestamp, type Pod } from "../objects";
+import { ApiError } from "../errors";
+import { EventRecorder } from "../control/event-recorder";
+import { asNode, asPod, isTerminating, podPhase, timestamp, type Pod } from "../objects";
+import { RESOURCES } from "../resources";
 import type { Registry } from "../registry";
 import type { StoredChange } from "../store";
 import { clone } from "../wire";
-import { collectGarbage, finalizeNamespaces, PODS, reconcileDaemonSets, reconcileDeployments, reconcileReplicaSets, schedulePods } from "./controllers";
+import { collectGarbage, NODES, PODS, reconcileDaemonSets, reconcileDeployments, reconcileReplicaSets, schedulePods, type SimEvents } from "./controllers";
+import { allocatePodIp } from "./pod-network";
+
+const LEASES = RESOURCES.find((r) => r.plural === "leases")!;
+export const NODE_LEASE_NAMESPACE = "kube-node-lease";
+/** The kubelet's node lease: 40 s long, renewed every quarter of that. */
+const LEASE_DURATION_SECONDS = 40;
+/** However fast the simulated clock runs, leases are renewed at most this often (bounded work). */
+const MIN_RENEW_MS = 250;
+/** Changes no simulated controller reacts to: the kubelet's own leases and everybody's events. */
+const QUIET_STORAGE = new Set(["leases", "events"]);
 
 export interface SimulationOptions {
   /** Multiplies every simulated duration: 0.01 runs a 30 s grace period in 300 ms. */
@@ -22,7 +35,7 @@ export interface SimulationOptions {
   garbageCollector?: boolean;
 }
 
-type Controller = (registry: Registry) => number;
+type Controller = (registry: Registry, events: SimEvents) => number;
 
 export class Simulation {
   readonly timeScale: number;
@@ -35,7 +48,13 @@ export class Simulation {
   private scheduled: NodeJS.Immediate | undefined;
   private idleWaiters: (() => void)[] = [];
   private stopped = false;
-  private podIpCounter = 10;
+  private readonly events: SimEvents;
+  private readonly kubeletEvents: EventRecorder;
+  /** Pods bound to a node that has no pod CIDR yet, by node: they start once it has one. */
+  private readonly waitingForNetwork = new Map<string, Set<string>>();
+  private readonly killed = new Set<string>();
+  private readonly schedulable = new Map<string, boolean>();
+  private leaseTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly registry: Registry,
@@ -44,19 +63,32 @@ export class Simulation {
     this.timeScale = options.timeScale ?? 1;
     this.podStartupSeconds = options.podStartupSeconds ?? 2;
     this.kubelet = options.kubelet ?? true;
+    this.events = {
+      scheduler: new EventRecorder(registry, "default-scheduler"),
+      replicaSet: new EventRecorder(registry, "replicaset-controller"),
+      deployment: new EventRecorder(registry, "deployment-controller"),
+      daemonSet: new EventRecorder(registry, "daemonset-controller"),
+    };
+    this.kubeletEvents = new EventRecorder(registry, "kubelet");
     const enabled = (flag: boolean | undefined) => flag ?? true;
     this.controllers = [
       ...(enabled(options.deployments) ? [reconcileDeployments] : []),
       ...(enabled(options.replicaSets) ? [reconcileReplicaSets] : []),
       ...(enabled(options.daemonSets) ? [reconcileDaemonSets] : []),
       ...(enabled(options.scheduler) ? [schedulePods] : []),
-      ...(enabled(options.garbageCollector) ? [collectGarbage, finalizeNamespaces] : []),
+      ...(enabled(options.garbageCollector) ? [collectGarbage] : []),
     ];
   }
 
   start(): void {
     this.unsubscribe = this.registry.store.subscribe((change) => this.onChange(change));
     for (const pod of this.registry.store.peekAll(PODS.storage)) this.watchPod(asPod(pod));
+    if (this.kubelet) {
+      for (const node of this.registry.store.peekAll(NODES.storage)) this.watchNode(node.metadata.name ?? "");
+      this.renewLeases();
+      this.leaseTimer = setInterval(() => this.renewLeases(), Math.max(MIN_RENEW_MS, (LEASE_DURATION_SECONDS / 4) * 1000 * this.timeScale));
+      this.leaseTimer.unref();
+    }
     this.kick();
   }
 
@@ -64,6 +96,7 @@ export class Simulation {
     this.stopped = true;
     this.unsubscribe?.();
     if (this.scheduled) clearImmediate(this.scheduled);
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
     for (const timer of this.startTimers.values()) clearTimeout(timer);
     for (const { timer } of this.deleteTimers.values()) clearTimeout(timer);
     this.startTimers.clear();
@@ -78,8 +111,69 @@ export class Simulation {
   }
 
   private onChange(change: StoredChange): void {
+    if (QUIET_STORAGE.has(change.storage)) return;
     if (change.storage === PODS.storage) this.watchPod(asPod(change.object), change.type === "DELETED");
+    if (change.storage === NODES.storage && this.kubelet) {
+      const name = change.object.metadata.name ?? "";
+      if (change.type === "DELETED") this.schedulable.delete(name);
+      else {
+        if (change.type === "ADDED") this.renewLease(name);
+        this.watchNode(name);
+      }
+    }
     this.kick();
+  }
+
+  /** What the kubelet notices about its own node: its schedulability, and a pod CIDR to start waiting pods with. */
+  private watchNode(name: string): void {
+    const node = this.registry.store.peek(NODES.storage, undefined, name);
+    if (!node) return;
+    const schedulable = !asNode(node).spec?.unschedulable;
+    const before = this.schedulable.get(name);
+    this.schedulable.set(name, schedulable);
+    if (before !== undefined && before !== schedulable) {
+      const status = schedulable ? "NodeSchedulable" : "NodeNotSchedulable";
+      this.kubeletEvents.record(NODES, node, "Normal", status, `Node ${name} status is now: ${status}`, { host: name });
+    }
+    const waiting = this.waitingForNetwork.get(name);
+    if (waiting && asNode(node).spec?.podCIDR) {
+      this.waitingForNetwork.delete(name);
+      for (const key of waiting) {
+        const [namespace = "", podName = "", uid = ""] = key.split("/");
+        this.startPod(namespace, podName, uid);
+      }
+    }
+  }
+
+  private renewLeases(): void {
+    for (const node of this.registry.store.peekAll(NODES.storage)) this.renewLease(node.metadata.name ?? "");
+  }
+
+  /** The kubelet's heartbeat: the node's Lease in kube-node-lease, created on first sight and renewed since. */
+  private renewLease(nodeName: string): void {
+    const node = this.registry.store.peek(NODES.storage, undefined, nodeName);
+    if (!node || node.metadata.deletionTimestamp) return;
+    const now = this.registry.now().toISOString().replace(/Z$/, "000Z");
+    const existing = this.registry.store.peek(LEASES.storage, NODE_LEASE_NAMESPACE, nodeName);
+    try {
+      if (!existing) {
+        this.registry.create(LEASES, NODE_LEASE_NAMESPACE, {
+          metadata: {
+            name: nodeName,
+            namespace: NODE_LEASE_NAMESPACE,
+            ownerReferences: [{ apiVersion: "v1", kind: "Node", name: nodeName, uid: node.metadata.uid ?? "" }],
+          },
+          spec: { holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: now },
+        });
+        return;
+      }
+      const body = clone(existing);
+      body["spec"] = { ...(body["spec"] as Record<string, unknown>), holderIdentity: nodeName, leaseDurationSeconds: LEASE_DURATION_SECONDS, renewTime: now };
+      this.registry.update(LEASES, NODE_LEASE_NAMESPACE, nodeName, body);
+    } catch (error) {
+      // the lease namespace may be missing or a write raced ours: the next renewal tries again
+      if (!(error instanceof ApiError)) throw error;
+    }
   }
 
   private kick(): void {
@@ -92,7 +186,7 @@ export class Simulation {
 
   private reconcile(): void {
     // writes trigger onChange, which schedules the next pass; one pass per turn keeps the loop fair
-    for (const controller of this.controllers) controller(this.registry);
+    for (const controller of this.controllers) controller(this.registry, this.events);
     if (!this.scheduled) this.maybeIdle();
   }
 
@@ -115,9 +209,11 @@ export class Simulation {
     const uid = pod.metadata.uid ?? "";
     if (deleted) {
       this.clearTimers(uid);
+      this.killed.delete(uid);
       return;
     }
     if (isTerminating(pod)) {
+      this.recordKilling(pod);
       const start = this.startTimers.get(uid);
       if (start) {
         clearTimeout(start);
@@ -135,6 +231,17 @@ export class Simulation {
           this.maybeIdle();
         }, this.scaled(this.podStartupSeconds)),
       );
+    }
+  }
+
+  /** Killing, once per running container, when the kubelet starts a pod's graceful stop. */
+  private recordKilling(pod: Pod): void {
+    const uid = pod.metadata.uid ?? "";
+    if (this.killed.has(uid)) return;
+    this.killed.add(uid);
+    for (const status of pod.status?.containerStatuses ?? []) {
+      if (!status.state?.running) continue;
+      this.kubeletEvents.record(PODS, pod, "Normal", "Killing", `Stopping container ${status.name}`, { fieldPath: `spec.containers{${status.name}}`, host: pod.spec?.nodeName ?? "" });
     }
   }
 
@@ -167,15 +274,32 @@ export class Simulation {
     if (!stored || stored.metadata.uid !== uid || isTerminating(stored) || podPhase(asPod(stored)) !== "Pending") return;
     const pod = asPod(clone(stored));
     const now = timestamp(this.registry.now());
-    const node = this.registry.store.peek("nodes", undefined, pod.spec?.nodeName ?? "");
-    const hostIP = (node as { status?: { addresses?: { type: string; address: string }[] } } | undefined)?.status?.addresses?.find((a) => a.type === "InternalIP")?.address ?? "10.0.0.1";
-    this.podIpCounter += 1;
+    const nodeName = pod.spec?.nodeName ?? "";
+    const storedNode = this.registry.store.peek(NODES.storage, undefined, nodeName);
+    if (!storedNode) return;
+    const node = asNode(storedNode);
+    const hostIP = node.status?.addresses?.find((a) => a.type === "InternalIP")?.address ?? "10.0.0.1";
+    let podIP = hostIP;
+    if (!pod.spec?.hostNetwork) {
+      // the network plugin hands out addresses from the node's pod CIDR; without one the pod waits
+      const cidr = node.spec?.podCIDR;
+      const allocated = cidr ? allocatePodIp(cidr, this.registry.store.peekAll(PODS.storage).map(asPod), nodeName) : undefined;
+      if (!allocated) {
+        const waiting = this.waitingForNetwork.get(nodeName) ?? new Set<string>();
+        waiting.add(`${namespace}/${name}/${uid}`);
+        this.waitingForNetwork.set(nodeName, waiting);
+        return;
+      }
+      podIP = allocated;
+    }
     const condition = (type: string) => ({ type, status: "True", lastProbeTime: null, lastTransitionTime: now });
     const status = {
       ...(pod.status ?? {}),
       phase: "Running",
       hostIP,
-      podIP: pod.spec?.hostNetwork ? hostIP : `10.1.${Math.floor(this.podIpCounter / 250) % 250}.${(this.podIpCounter % 250) + 1}`,
+      podIP,
+      podIPs: [{ ip: podIP }],
+      hostIPs: [{ ip: hostIP }],
       startTime: now,
       conditions: ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"].map(condition),
       containerStatuses: (pod.spec?.containers ?? []).map((c) => ({
@@ -190,6 +314,12 @@ export class Simulation {
     };
     try {
       this.registry.update(PODS, namespace, name, { ...pod, status }, { subresource: "status" });
+      for (const c of pod.spec?.containers ?? []) {
+        const where = { fieldPath: `spec.containers{${c.name}}`, host: nodeName };
+        this.kubeletEvents.record(PODS, pod, "Normal", "Pulled", `Container image ${JSON.stringify(c.image ?? "")} already present on machine`, where);
+        this.kubeletEvents.record(PODS, pod, "Normal", "Created", `Created container: ${c.name}`, where);
+        this.kubeletEvents.record(PODS, pod, "Normal", "Started", `Started container ${c.name}`, where);
+      }
     } catch {
       // the pod changed or went away meanwhile; the next change brings it back here
     }
