@@ -109,6 +109,8 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
         NOTIFICATION_TOPIC_ARN: topic.topicArn,
         QUEUE_URL: queue.queueUrl,
         QUEUE_ARN: queue.queueArn,
+        // a record a dependency refused for good goes here at once, with the reason
+        DEAD_LETTER_QUEUE_URL: dlq.queueUrl,
         SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
         SCHEDULER_GROUP_NAME: names.schedulerGroup,
         POWERTOOLS_SERVICE_NAME: names.metricsService,
@@ -133,6 +135,7 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
   );
   fn.addToRolePolicy(new iam.PolicyStatement({ sid: "DescribeCluster", actions: ["eks:DescribeCluster"], resources: [`arn:${partition}:eks:${region}:${account}:cluster/${clusterName}`] }));
   fn.addToRolePolicy(new iam.PolicyStatement({ sid: "FollowUpsViaQueue", actions: ["sqs:SendMessage", "sqs:ChangeMessageVisibility"], resources: [queue.queueArn] }));
+  fn.addToRolePolicy(new iam.PolicyStatement({ sid: "PermanentFailuresToDlq", actions: ["sqs:SendMessage"], resources: [dlq.queueArn] }));
   fn.addToRolePolicy(
     new iam.PolicyStatement({ sid: "FollowUpsViaScheduler", actions: ["scheduler:CreateSchedule"], resources: [`arn:${partition}:scheduler:${region}:${account}:schedule/${names.schedulerGroup}/*`] }),
   );

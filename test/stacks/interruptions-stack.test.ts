@@ -131,6 +131,7 @@ describe("the interruption function", () => {
           SPOT_MANAGER_POLICY: JSON.stringify(DEFAULT_POLICY),
           NOTIFICATION_TOPIC_ARN: Match.anyValue(),
           QUEUE_URL: Match.anyValue(),
+          DEAD_LETTER_QUEUE_URL: { Ref: Match.stringLikeRegexp("^InterruptionDlq") },
           SCHEDULER_GROUP_NAME: "spot-manager-dev-follow-ups",
         }),
       },
@@ -156,6 +157,7 @@ describe("the interruption function", () => {
         "sns:Publish",
         "sqs:ChangeMessageVisibility",
         "sqs:SendMessage",
+        "sqs:SendMessage",
       ].sort(),
     );
     for (const s of statements(dev.template("Interruptions"))) {
@@ -167,6 +169,8 @@ describe("the interruption function", () => {
     expect(rendered(bySid["DescribeCluster"]?.Resource)).toBe("arn:aws:eks:us-west-2:123456789012:cluster/spot-manager-dev");
     expect(rendered(bySid["FollowUpsViaScheduler"]?.Resource)).toBe("arn:aws:scheduler:us-west-2:123456789012:schedule/spot-manager-dev-follow-ups/*");
     expect(bySid["PassSchedulerRole"]?.Condition).toEqual({ StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } });
+    // the DLQ only for records a dependency refused for good, sent there at once
+    expect(bySid["PermanentFailuresToDlq"]?.Resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^InterruptionDlq/), "Arn"] });
   });
 
   it("gets an EKS access entry in the spot-manager group, bound to the least-privilege ClusterRole", () => {
