@@ -5,7 +5,6 @@
  * to it with their delay). The invariants are watched on every change to the cluster and checked
  * after every step.
  */
-import { CompleteLifecycleActionCommand } from "@aws-sdk/client-auto-scaling";
 import { CreateScheduleCommand } from "@aws-sdk/client-scheduler";
 import { ChangeMessageVisibilityCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import { parsePolicy, Recorder, type PolicyInput } from "@spot-manager/core";
