@@ -53,7 +53,16 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
     const warnings = sourceNodes.map((n) => spotWarning(n.instanceId, now));
     const started = Date.now();
     const batches = Array.from({ length: Math.ceil(warnings.length / spec.batchSize) }, (_, i) => warnings.slice(i * spec.batchSize, (i + 1) * spec.batchSize));
-    const answers = await mapWithLimit(batches, spec.concurrency, (b) => world.invoke(sqsBatch(b)));
+    // at most `concurrency` containers, each taking the next batch when it is done with one
+    const free = Array.from({ length: spec.concurrency }, (_, i) => i);
+    const answers = await mapWithLimit(batches, spec.concurrency, async (b) => {
+      const container = free.shift() ?? 0;
+      try {
+        return await world.invoke(sqsBatch(b), container);
+      } finally {
+        free.push(container);
+      }
+    });
     const failures = answers.reduce((n, a) => n + ("batchItemFailures" in a ? a.batchItemFailures.length : 0), 0);
     const spot = world.reports.filter((r) => r.kind === "spot-interruption");
     const cordoned = spot.map((r) => r.cordonedAt ?? Number.POSITIVE_INFINITY);
@@ -71,6 +80,8 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
       batchSize: spec.batchSize,
       pdb: "maxUnavailable 20% on every Deployment",
       seedSeconds,
+      firstCordonedSeconds: round((Math.min(...cordoned) - started) / 1000, 2),
+      medianCordonedSeconds: round(([...cordoned].sort((a, b) => a - b)[Math.floor(cordoned.length / 2)]! - started) / 1000, 2),
       allCordonedSeconds,
       allDrainedSeconds,
       apiRequestsPerNode: requestsPerNode,
