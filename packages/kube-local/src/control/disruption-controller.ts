@@ -14,7 +14,7 @@ import type { StoredChange } from "../store";
 import { asPod, type Pod } from "../objects";
 import { clone, type KubeObject } from "../wire";
 import type { EventRecorder } from "./event-recorder";
-import { WorkQueue } from "./work-queue";
+import { QueuedController } from "./work-queue";
 
 const PDBS = RESOURCES.find((r) => r.plural === "poddisruptionbudgets")!;
 
@@ -25,10 +25,9 @@ export interface DisruptionControllerOptions {
   deletionTimeoutMs?: number;
 }
 
-export class DisruptionController {
+export class DisruptionController extends QueuedController {
   readonly syncDelayMs: number;
   private readonly deletionTimeoutMs: number;
-  private readonly queue: WorkQueue;
   /** Which budgets selected each pod at its last change, so a pod that leaves a selector still moves that budget. */
   private readonly budgetsOfPod = new Map<string, string[]>();
   /** The pods each budget selects, as last stored: a sync counts these, not every pod of the namespace. */
@@ -40,9 +39,9 @@ export class DisruptionController {
     private readonly recorder: EventRecorder,
     options: DisruptionControllerOptions = {},
   ) {
+    super();
     this.syncDelayMs = options.syncDelayMs ?? 20;
     this.deletionTimeoutMs = options.deletionTimeoutMs ?? DELETION_TIMEOUT_MS;
-    this.queue = new WorkQueue((key) => this.sync(key));
   }
 
   start(): void {
@@ -81,18 +80,6 @@ export class DisruptionController {
       .map((pdb) => pdb.metadata.name ?? "");
   }
 
-  stop(): void {
-    this.queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  busy(): boolean {
-    return this.queue.busy();
-  }
-
   onChange(change: StoredChange): void {
     if (change.storage === PDBS.storage) {
       if (change.type !== "DELETED") this.enqueue(change.object.metadata.namespace, change.object.metadata.name);
@@ -118,7 +105,7 @@ export class DisruptionController {
     this.queue.add(`${namespace}/${name}`, delayMs, { background });
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace = "", name = ""] = key.split("/");
     const stored = this.registry.store.peek(PDBS.storage, namespace, name) as Pdb | undefined;
     if (!stored || stored.metadata.deletionTimestamp) return;
