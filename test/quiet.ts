@@ -35,5 +35,18 @@ if (!state[WRAPPED]) {
   state[WRAPPED] = true;
   process.stdout.write = through((line) => console.log(line));
   process.stderr.write = through((line) => console.error(line));
-  process.on("warning", (warning) => console.warn(format("(node) %s: %s", warning.name, warning.message)));
+  // told at once, so the warning stays with the test that caused it (the event comes a tick later)
+  const told = new Set<string>();
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const name = typeof warning === "string" ? (typeof rest[0] === "string" ? rest[0] : ((rest[0] as { type?: string } | undefined)?.type ?? "Warning")) : warning.name;
+    const message = typeof warning === "string" ? warning : warning.message;
+    console.warn(format("(node) %s: %s", name, message));
+    told.add(message);
+    (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+  }) as typeof process.emitWarning;
+  // and the ones Node.js raises itself, not through process.emitWarning
+  process.on("warning", (warning) => {
+    if (!told.delete(warning.message)) console.warn(format("(node) %s: %s", warning.name, warning.message));
+  });
 }
