@@ -291,10 +291,12 @@ function drawLane(lane: NodeLane, run: Timeline, axis: TimeAxis, y: number, inde
   // before it registered and after it was deleted the node was not there
   if (lane.joinedAt !== undefined) parts.push(`<rect class="absent" x="${X0}" y="2" width="${px(axis.x(lane.joinedAt) - X0)}" height="${LANE_H - 4}" fill="url(#absent)"><title>${esc(`not registered until ${seconds(lane.joinedAt)}`)}</title></rect>`);
   if (lane.goneAt !== undefined && lane.goneAt >= (lane.joinedAt ?? 0)) parts.push(`<rect class="absent" x="${px(axis.x(lane.goneAt))}" y="2" width="${px(xEnd - axis.x(lane.goneAt))}" height="${LANE_H - 4}" fill="url(#absent)"><title>${esc(`deleted at ${seconds(lane.goneAt)}`)}</title></rect>`);
-  for (const span of taintSpans(lane.marks, run.end)) {
+  // a node's state ends with the node
+  const laneEnd = lane.goneAt !== undefined && lane.goneAt >= (lane.joinedAt ?? 0) ? lane.goneAt : run.end;
+  for (const span of taintSpans(lane.marks, laneEnd)) {
     parts.push(`<rect class="state-tainted" x="${px(axis.x(span.from))}" y="36" width="${px(Math.max(1, axis.x(span.to) - axis.x(span.from)))}" height="5" fill="${COLORS.taint}" opacity="0.55"><title>${esc(`tainted from ${seconds(span.from)}`)}</title></rect>`);
   }
-  for (const span of spans(lane.marks, "cordon", "uncordon", run.end)) {
+  for (const span of spans(lane.marks, "cordon", "uncordon", laneEnd)) {
     parts.push(`<rect class="state-cordoned" x="${px(axis.x(span.from))}" y="42" width="${px(Math.max(1, axis.x(span.to) - axis.x(span.from)))}" height="5" fill="${COLORS.cordon}" opacity="0.6"><title>${esc(`cordoned from ${seconds(span.from)}`)}</title></rect>`);
   }
   const labels: { from: number; to: number }[] = [];
@@ -433,7 +435,8 @@ function nodeSummary(scenario: PictureScenario): string {
   const rows: string[] = [];
   for (const run of scenario.runs) {
     for (const lane of run.lanes) {
-      if (lane.marks.length === 0 && lane.deadlines.length === 0) continue;
+      // a node that only came or went was not acted on
+      if (lane.deadlines.length === 0 && lane.marks.every((m) => ["joined", "gone", "ready", "not-ready"].includes(m.kind))) continue;
       const count = (kind: LaneMarkKind) => lane.marks.filter((m) => m.kind === kind).length;
       const signals = lane.marks.filter((m) => m.kind === "signal" || m.kind === "follow-up").map((m) => `${seconds(m.at)} ${m.text.split(" — ")[0] ?? ""}`);
       const cordon = lane.marks.find((m) => m.kind === "cordon");
