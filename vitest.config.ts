@@ -5,7 +5,7 @@ export default defineConfig({
     include: ["test/**/*.test.ts", "packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     // test/quiet.ts: what the code under test prints goes through console, kept per test
     setupFiles: ["test/quiet.ts", "test/setup.ts"],
-    // a passing test shows nothing but its line in the report; a failing one shows all it printed
+    // a passing test shows nothing beyond the runner's report; a failing one shows all it printed
     silent: "passed-only",
     // process warnings (the AWS SDK's NodeVersionSupportWarning) reach console through test/quiet.ts instead
     execArgv: ["--no-warnings"],
