@@ -6,6 +6,7 @@
  * running long after its deadline) changes nothing.
  */
 import { EVENT_REASONS, METRICS } from "../constants";
+import type { DrainReport } from "../drain/drain";
 import { SkipError } from "../errors";
 import type { Target } from "../resolve/resolve-target";
 import type { Action } from "../pipeline/action";
@@ -46,11 +47,24 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
     await run.nodeEvent(action, node, EVENT_REASONS.spotInterruption, `Spot interruption warning (${action.event.spotAction ?? "terminate"}) for ${action.event.instanceId}; capacity is reclaimed at ${iso(eventDeadline)}`, "Warning");
   }
   await run.notify(action, "start");
-  const report = policy.drain ? await run.drain(action, node, { until, eventDeadline, policy: policy.drainPolicy }) : undefined;
+  // the replacement is asked for beside the drain; pods with nowhere else to go wait for it on the node
+  const replacing = isStop(action) ? undefined : run.startReplacement(action, target, node, "spot-interruption", until - run.deps.policy.replacement.releaseBeforeDeadlineSeconds * 1000);
+  let report: DrainReport | undefined;
+  try {
+    report = policy.drain ? await run.drain(action, node, { until, eventDeadline, policy: policy.drainPolicy, ...(replacing?.hold ? { hold: replacing.hold } : {}) }) : undefined;
+  } finally {
+    await replacing?.outcome;
+  }
   if (isStop(action) && policy.restoreAfterRestart) {
     await run.scheduleFollowUp(action, "check-restarted", new Date(Math.max(eventDeadline, run.deps.now()) + policy.restartCheckSeconds * 1000));
   }
-  await run.notify(action, "end", { outcome: "done", ...run.drainSummary(report), deadlineMet: action.report.deadlineMet, secondsLeft: action.report.secondsLeft });
+  await run.notify(action, "end", {
+    outcome: "done",
+    ...run.drainSummary(report),
+    deadlineMet: action.report.deadlineMet,
+    secondsLeft: action.report.secondsLeft,
+    ...(action.report.replacement ? { replacement: action.report.replacement } : {}),
+  });
   run.settled(action);
   return action.finish("done");
 }
