@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { contractFailures, modelsDirectory } from "@spot-manager/aws-fakes";
 import { CommandFailedError, positiveNumber, UsageError } from "../options";
 import { formatScenario, scenarioReport, type ScenarioReport } from "../simulate/report";
+import { REPLACEMENT_SCENARIO, runReplacementComparison } from "../simulate/replacement";
 import { runScenario } from "../simulate/run";
 import { findScenario, SCENARIOS, type Scenario } from "../simulate/scenarios";
 
@@ -36,12 +37,18 @@ export function registerSimulate(program: Command): void {
       const refusedBefore = contractFailures().length;
       for (const scenario of chosen) {
         progress(`\n>> ${scenario.name}: ${scenario.description}`);
-        const run = await runScenario(scenario, { timeScale: flags.timeScale, progress, ...(flags.dryRun ? { policy: { dryRun: true } } : {}) });
-        const report = scenarioReport(run);
+        const policy = flags.dryRun ? { policy: { dryRun: true } } : {};
+        let report: ScenarioReport;
+        if (scenario.name === REPLACEMENT_SCENARIO) {
+          const { run, comparison } = await runReplacementComparison(scenario, { timeScale: flags.timeScale, progress, ...policy });
+          report = { ...scenarioReport(run), comparison };
+        } else report = scenarioReport(await runScenario(scenario, { timeScale: flags.timeScale, progress, ...policy }));
         reports.push(report);
         if (!flags.json) console.log(formatScenario(report));
       }
-      if (flags.json) console.log(JSON.stringify({ timeScale: flags.timeScale, scenarios: reports }, null, 2));
+      // the replacement comparison also stands at the top, where one reads it first
+      const comparison = reports.find((r) => r.comparison)?.comparison;
+      if (flags.json) console.log(JSON.stringify({ timeScale: flags.timeScale, scenarios: reports, ...(comparison ? { comparison } : {}) }, null, 2));
       // A request AWS would have refused is a defect even where the handler coped with the error.
       const refused = contractFailures().slice(refusedBefore);
       for (const failure of refused) progress(`AWS would have rejected: ${failure.error.message}`);

@@ -1,5 +1,6 @@
 /** The simulation report: per node what was done, when, pods moved, PDB blocks, deadline met or missed. */
 import type { ActionReport } from "@spot-manager/core";
+import type { ReplacementComparison, ReplacementRunReport } from "./replacement";
 import type { NodeState, ScenarioRun } from "./run";
 
 export interface NodeReport {
@@ -45,6 +46,8 @@ export interface ScenarioReport {
   kubeRequests: number;
   recordsReturnedToQueue: number;
   wallSeconds: number;
+  /** The replacement scenario: the same reclaim without and with replacement capacity at the warning. */
+  comparison?: ReplacementComparison;
 }
 
 const name = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
@@ -122,8 +125,25 @@ export function formatScenario(report: ScenarioReport): string {
   for (const n of report.nodesAtEnd) {
     lines.push(`  at the end ${n.node}: ${n.unschedulable ? "cordoned" : "schedulable"}; taints ${short(n.taints)}; pods ${n.pods.length}`);
   }
+  if (report.comparison) lines.push(...formatComparison(report.comparison));
   lines.push(
     `  notifications: ${report.notifications}; lifecycle calls: ${report.lifecycleCalls.length}; Kubernetes events: ${report.kubernetesEvents}; API requests: ${report.kubeRequests}; records back to the queue: ${report.recordsReturnedToQueue}; ${report.wallSeconds.toFixed(1)} s wall time`,
   );
   return lines.join("\n");
+}
+
+function formatRun(name: string, run: ReplacementRunReport): string {
+  const until = run.secondsUntilAllRunning === null ? `${run.pendingAtEnd} pod(s) still Pending at the end` : `all running again at t+${run.secondsUntilAllRunning}s`;
+  return `    ${name.padEnd(28)} ${String(run.pendingPodSeconds).padStart(7)} pending pod-s (${run.podsPending} pods, p95 ${run.p95PendingSeconds} s); ${until}; peak +${run.peakExtraNodes} node(s), ${run.extraNodeSeconds} extra node-s; ${run.nodesBefore} -> ${run.nodesAtEnd} nodes`;
+}
+
+function formatComparison(c: ReplacementComparison): string[] {
+  const replacement = c.replacementAtWarning.replacement;
+  return [
+    `  reclaim of ${c.reclaim.node} (${c.reclaim.instanceId}) at t+${c.reclaim.reclaimedAtSeconds}s; boot ${c.models.bootSeconds} s, cluster-autoscaler scan ${c.models.autoscalerScanSeconds} s, seed ${c.seed}`,
+    formatRun("cluster-autoscaler only:", c.caOnly),
+    formatRun("replacement at the warning:", c.replacementAtWarning),
+    ...(replacement ? [`    replacement: ${replacement.status}${replacement.mechanism ? ` (${replacement.mechanism})` : ""}: ${replacement.reason}`] : []),
+    `    target: at most ${c.target.maxPendingPodSecondsRatio} of the baseline's pending pod-seconds; measured ${c.target.ratio ?? "n/a"}: ${c.target.met ? "met" : "NOT MET"}`,
+  ];
 }

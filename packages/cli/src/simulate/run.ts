@@ -39,7 +39,7 @@ export interface RunOptions {
 }
 
 /** Prints the moments worth seeing while it runs, in simulated seconds since the scenario began. */
-function progressLog(clock: ScaledClock, origin: number, print: (line: string) => void, sink: Recorder): Log {
+export function progressLog(clock: ScaledClock, origin: number, print: (line: string) => void, sink: Recorder): Log {
   const at = () => `[t+${((clock.now() - origin) / 1000).toFixed(1).padStart(6)}s]`;
   const show = (message: string, extra: Record<string, unknown> = {}) => {
     const who = extra["node"] ?? extra["instanceId"] ?? "";
@@ -48,7 +48,7 @@ function progressLog(clock: ScaledClock, origin: number, print: (line: string) =
         print(`${at()} ${String(extra["kind"])} for ${String(extra["instanceId"])} received (event ${String(extra["eventId"]).slice(0, 8)}…)`);
         break;
       case "drain finished":
-        print(`${at()} ${String(who)} drained: ${String(extra["evicted"])} evicted, ${String(extra["forceDeleted"])} deleted, ${String(extra["blockedByPdb"])} PDB refusals, ${String(extra["remaining"])} left`);
+        print(`${at()} ${String(who)} drained: ${String(extra["evicted"])} evicted, ${String(extra["forceDeleted"])} deleted, ${String(extra["blockedByPdb"])} PDB refusals, ${Array.isArray(extra["left"]) ? extra["left"].length : 0} left`);
         break;
       case "lifecycle action completed":
         print(`${at()} ${String(who)} lifecycle action completed: ${String(extra["result"])}`);
@@ -84,7 +84,7 @@ function progressLog(clock: ScaledClock, origin: number, print: (line: string) =
   };
 }
 
-function nodeState(kube: KubeLocal, name: string): NodeState {
+export function nodeState(kube: KubeLocal, name: string): NodeState {
   const node = kube.get("nodes", undefined, name) as { spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] } } | undefined;
   const pods = kube
     .list("pods")
@@ -99,7 +99,7 @@ function nodeState(kube: KubeLocal, name: string): NodeState {
 }
 
 let recordNumber = 0;
-function sqsBatch(bodies: Record<string, unknown>[]): SQSEvent {
+export function sqsBatch(bodies: Record<string, unknown>[]): SQSEvent {
   return {
     Records: bodies.map((body) => {
       recordNumber += 1;

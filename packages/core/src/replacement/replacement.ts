@@ -141,7 +141,9 @@ export class Replacements {
     if (own && own.state !== "failed" && own.mechanism !== "detach" && own.mechanism !== "detach-after-raise") {
       return { status: "already-requested", mechanism: own.mechanism, group, replacementGroup: own.group, reason: `${own.mechanism} was requested for event ${action.event.eventId} at ${iso(own.at)}` };
     }
-    const membership = await groups.membership(instanceId);
+    // the reads go out together: at a two-minute warning every round trip counts
+    const rule = trigger === "spot-interruption" ? this.fallbackRule(group) : undefined;
+    const [membership, named, shortfall] = await Promise.all([groups.membership(instanceId), groups.group(asg), rule ? this.readShortage(groups, action, rule, group, asg) : undefined]);
     const where = { group, autoScalingGroup: asg };
     if (!membership) {
       return own && own.state !== "failed"
@@ -155,9 +157,8 @@ export class Replacements {
 
     if (trigger === "rebalance-recommendation") return this.decideRebalance(groups, instanceId, group, membership.autoScalingGroup);
 
-    const fallback = await this.fallbackPlan(groups, action, group, membership.autoScalingGroup);
-    if (fallback) return fallback;
-    const current = await groups.group(membership.autoScalingGroup);
+    if (rule && shortfall?.short) return this.fallbackPlan(groups, rule, group, shortfall);
+    const current = membership.autoScalingGroup === asg ? named : await groups.group(membership.autoScalingGroup);
     if (!current) return { status: "skipped", ...where, reason: `Auto Scaling group ${membership.autoScalingGroup} is not known to Auto Scaling` };
     const others = current.instances.filter((i) => i.instanceId !== instanceId && countsTowardDesired(i.lifecycleState)).length;
     // a recommendation raised desired for this very instance: detach it taking that one back
@@ -209,14 +210,16 @@ export class Replacements {
     };
   }
 
-  /** The on-demand group's raise, when the capacity policy covers the group and finds spot short; undefined otherwise. */
-  private async fallbackPlan(groups: AutoScalingGroups, action: Action, group: string, asg: string): Promise<Plan | Omit<ReplacementReport, "trigger"> | undefined> {
-    const rule = this.deps.capacityPolicy?.fallbacks.find((r) => r.spotGroups.includes(group));
-    if (!rule || !this.deps.policy.replacement.fallbackToOnDemand) return undefined;
+  /** The capacity policy's fallback rule covering the group, when the policy asks for fallbacks. */
+  private fallbackRule(group: string): FallbackRule | undefined {
+    if (!this.deps.policy.replacement.fallbackToOnDemand) return undefined;
+    return this.deps.capacityPolicy?.fallbacks.find((r) => r.spotGroups.includes(group));
+  }
+
+  /** Whether spot is short for the rule (the on-demand group's tags, the spot group's failed launches); undefined when that cannot be read. */
+  private async readShortage(groups: AutoScalingGroups, action: Action, rule: FallbackRule, group: string, asg: string): Promise<{ short?: string; onDemandAsg?: string } | undefined> {
     const onDemand = rule.onDemandGroup;
     const spec = this.deps.capacityPolicy?.groups[onDemand];
-    let short: string | undefined;
-    let onDemandAsg: string | undefined;
     try {
       const [read, failures] = await Promise.all([
         spec?.type === "managed-node-group"
@@ -224,14 +227,20 @@ export class Replacements {
           : groups.group(onDemand).then((g) => g && { tags: g.tags, asg: g.name }),
         groups.capacityFailures(asg, this.deps.now() - rule.capacityFailures.windowMinutes * MINUTE_MS, rule.capacityFailures.reasons),
       ]);
-      onDemandAsg = read?.asg;
-      short = shortage(rule, read?.tags ?? {}, failures, this.deps.now());
+      const short = shortage(rule, read?.tags ?? {}, failures, this.deps.now());
+      return { ...(short ? { short } : {}), ...(read?.asg ? { onDemandAsg: read.asg } : {}) };
     } catch (error) {
       // the fallback cannot be judged: the spot group's own replacement is still the best bet
       action.log.warn("spot shortage could not be judged; replacing in the spot group", { group, onDemandGroup: onDemand, error: errorMessage(error) });
       return undefined;
     }
-    if (!short) return undefined;
+  }
+
+  /** The on-demand group's raise, spot being short for the rule. */
+  private async fallbackPlan(groups: AutoScalingGroups, rule: FallbackRule, group: string, shortfall: { short?: string; onDemandAsg?: string }): Promise<Plan | Omit<ReplacementReport, "trigger">> {
+    const onDemand = rule.onDemandGroup;
+    const short = shortfall.short ?? "";
+    const onDemandAsg = shortfall.onDemandAsg;
     const where = { group, replacementGroup: onDemand };
     if (!onDemandAsg) return { status: "skipped", ...where, reason: `spot is short (${short}) but the on-demand group ${onDemand} has no Auto Scaling group` };
     const current = await groups.group(onDemandAsg);
@@ -246,7 +255,7 @@ export class Replacements {
       desired: { from: current.desired, to },
       reason: `spot is short (${short}): raise the on-demand group ${onDemand} desired ${current.desired} -> ${to} instead of replacing in ${group}`,
       send: async (g) => {
-        await g.setDesired(onDemandAsg as string, to);
+        await g.setDesired(onDemandAsg, to);
         return "sent";
       },
     };
@@ -258,7 +267,9 @@ export class Replacements {
     const policy = deps.policy.replacement;
     const about = { trigger, mechanism: plan.mechanism, group: plan.group, replacementGroup: plan.replacementGroup, autoScalingGroup: plan.autoScalingGroup, ...(plan.desired ? { desired: plan.desired } : {}) };
     const nodeName = node.metadata?.name ?? "";
-    const claimed = await this.groupLocks.run(plan.replacementGroup, async (): Promise<ReplacementReport | ReplacementRecord> => {
+    let early: Promise<Awaited<ReturnType<Plan["send"]>>> | undefined;
+    const detaching = plan.mechanism === "detach" || plan.mechanism === "detach-after-raise";
+    const claiming = this.groupLocks.run(plan.replacementGroup, async (): Promise<ReplacementReport | ReplacementRecord> => {
       const nodes = await action.kube.listNodes();
       const count = inFlight(nodes, plan.replacementGroup, deps.now(), policy.cooldownSeconds * 1000, nodeName);
       // the detach that follows a raise takes capacity back: it never counts against the bound
@@ -268,10 +279,12 @@ export class Replacements {
       if (deps.policy.dryRun) return { ...about, status: "dry-run", reason: `would ${plan.reason}` };
       const record: ReplacementRecord = { eventId: action.event.eventId, mechanism: plan.mechanism, group: plan.replacementGroup, at: deps.now(), state: "sending" };
       let lost: ReplacementRecord | undefined;
+      // a detach is idempotent by the group's membership: it goes out with the record, not after it
+      if (detaching) early = this.withOneRetry(() => plan.send(deps.groups as AutoScalingGroups));
       await this.host.changeNode(action, node, (current) => {
         const existing = recordOf(current);
         // another container claimed it for this event a moment ago
-        if (isRecordOf(existing, action.event.eventId) && existing?.state !== "failed" && existing?.mechanism === plan.mechanism && plan.mechanism !== "detach") {
+        if (!detaching && isRecordOf(existing, action.event.eventId) && existing?.state !== "failed" && existing?.mechanism === plan.mechanism) {
           lost = existing;
           return { abort: "claimed by another delivery" };
         }
@@ -280,11 +293,20 @@ export class Replacements {
       if (lost) return { ...about, status: "already-requested", reason: `${lost.mechanism} was requested for event ${action.event.eventId} at ${iso(lost.at)}` };
       return record;
     });
+    let claimed: ReplacementReport | ReplacementRecord;
+    try {
+      claimed = await claiming;
+    } catch (error) {
+      // the record could not be written; a detach already sent still counts as sent
+      if (!early) throw error;
+      action.log.warn("replacement record not written", { error: errorMessage(error) });
+      claimed = { eventId: action.event.eventId, mechanism: plan.mechanism, group: plan.replacementGroup, at: deps.now(), state: "sending" };
+    }
     if ("status" in claimed) return claimed;
 
     let sent: Awaited<ReturnType<Plan["send"]>>;
     try {
-      sent = await this.withOneRetry(() => plan.send(deps.groups as AutoScalingGroups));
+      sent = await (early ?? this.withOneRetry(() => plan.send(deps.groups as AutoScalingGroups)));
     } catch (error) {
       await this.settle(action, node, claimed, "failed");
       return this.failed(action, node, about, error);

@@ -40,6 +40,9 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
   let node = run.requireNode(action, target);
   if (now >= until) return run.applyDeadlinePolicy(action, node, { until, eventDeadline, policy: policy.drainPolicy });
   node = await run.protect(action, node, { purpose: "spotInterruption", taint: policy.taint, effect: policy.taintEffect, cordon: policy.cordon }, until);
+  // the replacement is asked for first, beside everything else: it takes the longest to arrive.
+  // Pods with nowhere else to go wait for it on the node while the drain moves the others
+  const replacing = isStop(action) ? undefined : run.startReplacement(action, target, node, "spot-interruption", until - run.deps.policy.replacement.releaseBeforeDeadlineSeconds * 1000);
   if (action.reportsStart) {
     // the capacity manager acts on this count: once per interruption, never for a duplicate, a redelivery or a continuation
     const group = capacityGroupOf(target);
@@ -47,8 +50,6 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
     await run.nodeEvent(action, node, EVENT_REASONS.spotInterruption, `Spot interruption warning (${action.event.spotAction ?? "terminate"}) for ${action.event.instanceId}; capacity is reclaimed at ${iso(eventDeadline)}`, "Warning");
   }
   await run.notify(action, "start");
-  // the replacement is asked for beside the drain; pods with nowhere else to go wait for it on the node
-  const replacing = isStop(action) ? undefined : run.startReplacement(action, target, node, "spot-interruption", until - run.deps.policy.replacement.releaseBeforeDeadlineSeconds * 1000);
   let report: DrainReport | undefined;
   try {
     report = policy.drain ? await run.drain(action, node, { until, eventDeadline, policy: policy.drainPolicy, ...(replacing?.hold ? { hold: replacing.hold } : {}) }) : undefined;
