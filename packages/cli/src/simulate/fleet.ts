@@ -144,7 +144,8 @@ export class FakeFleet {
     for (const nodeName of memberNodes) {
       const ec2 = [...this.aws.instances.values()].find((i) => i.privateDnsName === nodeName);
       if (!ec2) throw new Error(`no EC2 instance behind node ${nodeName}`);
-      ec2.tags = { ...ec2.tags, "aws:autoscaling:groupName": spec.name, ...(spec.nodegroup ? { "eks:nodegroup-name": spec.nodegroup } : {}) };
+      const { "eks:nodegroup-name": _nodegroup, ...others } = ec2.tags;
+      ec2.tags = { ...others, "aws:autoscaling:groupName": spec.name, ...(spec.nodegroup ? { "eks:nodegroup-name": spec.nodegroup } : {}) };
       this.instances.set(ec2.instanceId, { instanceId: ec2.instanceId, nodeName, zone: ec2.availabilityZone, group: spec.name, launchedBy: spec.name, lifecycleState: "InService", launchedAt: this.now });
     }
     return group;

@@ -162,7 +162,7 @@ export class Replacements {
     if (!current) return { status: "skipped", ...where, reason: `Auto Scaling group ${membership.autoScalingGroup} is not known to Auto Scaling` };
     const others = current.instances.filter((i) => i.instanceId !== instanceId && countsTowardDesired(i.lifecycleState)).length;
     // a recommendation raised desired for this very instance: detach it taking that one back
-    const raisedBefore = record && record.mechanism === "raise-desired" && record.state === "requested" && record.group === group;
+    const raisedBefore = record && record.mechanism === "raise-desired" && record.state !== "failed" && record.group === group;
     if (raisedBefore) {
       return {
         mechanism: "detach-after-raise",
@@ -268,6 +268,7 @@ export class Replacements {
     const about = { trigger, mechanism: plan.mechanism, group: plan.group, replacementGroup: plan.replacementGroup, autoScalingGroup: plan.autoScalingGroup, ...(plan.desired ? { desired: plan.desired } : {}) };
     const nodeName = node.metadata?.name ?? "";
     let early: Promise<Awaited<ReturnType<Plan["send"]>>> | undefined;
+    let recorded: Node | undefined;
     const detaching = plan.mechanism === "detach" || plan.mechanism === "detach-after-raise";
     const claiming = this.groupLocks.run(plan.replacementGroup, async (): Promise<ReplacementReport | ReplacementRecord> => {
       const nodes = await action.kube.listNodes();
@@ -280,8 +281,12 @@ export class Replacements {
       const record: ReplacementRecord = { eventId: action.event.eventId, mechanism: plan.mechanism, group: plan.replacementGroup, at: deps.now(), state: "sending" };
       let lost: ReplacementRecord | undefined;
       // a detach is idempotent by the group's membership: it goes out with the record, not after it
-      if (detaching) early = this.withOneRetry(() => plan.send(deps.groups as AutoScalingGroups));
-      await this.host.changeNode(action, node, (current) => {
+      if (detaching) {
+        early = this.withOneRetry(() => plan.send(deps.groups as AutoScalingGroups));
+        // its failure is read below, once the record is written; until then it must not count as unhandled
+        early.catch(() => undefined);
+      }
+      const written = await this.host.changeNode(action, node, (current) => {
         const existing = recordOf(current);
         // another container claimed it for this event a moment ago
         if (!detaching && isRecordOf(existing, action.event.eventId) && existing?.state !== "failed" && existing?.mechanism === plan.mechanism) {
@@ -291,6 +296,8 @@ export class Replacements {
         return { annotations: { [ANNOTATIONS.replacement]: recordValue(record) } };
       });
       if (lost) return { ...about, status: "already-requested", reason: `${lost.mechanism} was requested for event ${action.event.eventId} at ${iso(lost.at)}` };
+      // the record is settled from the node as written, never from the one read before it
+      recorded = written.node;
       return record;
     });
     let claimed: ReplacementReport | ReplacementRecord;
@@ -308,15 +315,15 @@ export class Replacements {
     try {
       sent = await (early ?? this.withOneRetry(() => plan.send(deps.groups as AutoScalingGroups)));
     } catch (error) {
-      await this.settle(action, node, claimed, "failed");
+      await this.settle(action, recorded ?? nodeName, claimed, "failed");
       return this.failed(action, node, about, error);
     }
     if (sent !== "sent") {
-      await this.settle(action, node, claimed, "requested");
+      await this.settle(action, recorded ?? nodeName, claimed, "requested");
       return { ...about, status: "already-requested", reason: sent === "not-member" ? `the instance left ${plan.autoScalingGroup} already (an earlier delivery detached it)` : `the instance is already leaving ${plan.autoScalingGroup}` };
     }
     const requestedAt = claimed.at;
-    await this.settle(action, node, claimed, "requested");
+    await this.settle(action, recorded ?? nodeName, claimed, "requested");
     deps.metrics.add(METRICS.replacementsRequested, "Count", 1, { group: plan.replacementGroup, mechanism: plan.mechanism });
     action.log.info("replacement requested", { ...about, reason: plan.reason });
     action.step(`request replacement: ${plan.reason}`);
@@ -360,8 +367,10 @@ export class Replacements {
     }
   }
 
-  private async settle(action: Action, node: Node, record: ReplacementRecord, state: RecordState): Promise<void> {
+  private async settle(action: Action, written: Node | string, record: ReplacementRecord, state: RecordState): Promise<void> {
     try {
+      const node = typeof written === "string" ? await action.kube.getNode(written) : written;
+      if (!node) return;
       await this.host.changeNode(action, node, (current) =>
         isRecordOf(recordOf(current), record.eventId) ? { annotations: { [ANNOTATIONS.replacement]: recordValue({ ...record, state }) } } : { abort: "record replaced" },
       );
