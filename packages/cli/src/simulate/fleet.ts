@@ -404,7 +404,7 @@ export class FakeFleet {
               ProtectedFromScaleIn: false,
               InstanceType: g.spec.template.instanceType,
             })),
-            Tags: Object.entries({ ...(g.spec.nodegroup ? { "eks:cluster-name": this.options.clusterName, "eks:nodegroup-name": g.spec.nodegroup } : {}), [`kubernetes.io/cluster/${this.options.clusterName}`]: "owned", ...(g.spec.nodegroup ? {} : (g.spec.tags ?? {})) }).map(
+            Tags: Object.entries({ ...(g.spec.nodegroup ? { "eks:cluster-name": this.options.clusterName, "eks:nodegroup-name": g.spec.nodegroup } : {}), [`kubernetes.io/cluster/${this.options.clusterName}`]: "owned", [`k8s.io/cluster-autoscaler/${this.options.clusterName}`]: "owned", "k8s.io/cluster-autoscaler/enabled": "true", ...(g.spec.nodegroup ? {} : (g.spec.tags ?? {})) }).map(
               ([Key, Value]) => ({ Key, Value, ResourceId: g.spec.name, ResourceType: "auto-scaling-group", PropagateAtLaunch: true }),
             ),
           })),

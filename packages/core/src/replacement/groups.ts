@@ -16,6 +16,16 @@ import {
 import { DescribeNodegroupCommand, type EKSClient } from "@aws-sdk/client-eks";
 import { awsFailure } from "../aws/errors";
 
+/** What the interruption function may call for replacement, for the stack to grant. */
+export const REPLACEMENT_IAM_ACTIONS = {
+  /** Resource "*": these have no resource-level permissions. */
+  read: ["autoscaling:DescribeAutoScalingInstances", "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeScalingActivities"],
+  /** On this cluster's Auto Scaling groups only (their auto-discovery tag). */
+  write: ["autoscaling:DetachInstances", "autoscaling:SetDesiredCapacity"],
+  /** On this cluster's node groups. */
+  nodegroupRead: ["eks:DescribeNodegroup"],
+} as const;
+
 /** An instance's place in its Auto Scaling group (LifecycleState: InService, Pending, Terminating:Wait, Detaching, Standby, ...). */
 export interface Membership {
   autoScalingGroup: string;
