@@ -4,9 +4,10 @@ import { benchBundle } from "../bench/bundle";
 import { benchCordonLatency } from "../bench/cordon-latency";
 import { benchDrain110 } from "../bench/drain-node";
 import { benchMassReclaim } from "../bench/mass-reclaim";
+import { benchReplacement } from "../bench/replacement";
 import { positiveNumber, UsageError } from "../options";
 
-const PARTS = ["cordon", "drain", "mass-reclaim", "bundle"] as const;
+const PARTS = ["cordon", "drain", "mass-reclaim", "replacement", "bundle"] as const;
 
 interface BenchFlags {
   only?: string;
@@ -37,6 +38,10 @@ export function registerBench(program: Command): void {
       if (chosen.includes("mass-reclaim")) {
         step("mass reclaim of 50 nodes x 30 pods");
         out["massReclaim"] = await benchMassReclaim();
+      }
+      if (chosen.includes("replacement")) {
+        step("one spot reclaim, cluster-autoscaler only vs replacement at the warning");
+        out["replacement"] = await benchReplacement();
       }
       if (chosen.includes("bundle")) {
         step("handler bundle and cold import");
