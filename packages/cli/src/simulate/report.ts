@@ -33,6 +33,10 @@ export interface NodeReport {
   pdbRefusals: number;
   pdbBlockedPods: string[];
   kubeRequests: number;
+  /** Replacement capacity asked for at the signal (or why none was), when the policy asks for it. */
+  replacement?: ActionReport["replacement"];
+  /** Pods kept on the node until room appeared elsewhere, how long, and what let them go. */
+  podsHeld?: { pod: string; seconds: number; releasedBy: string }[];
 }
 
 export interface ScenarioReport {
@@ -80,6 +84,8 @@ function actionReport(run: ScenarioRun, r: ActionReport): NodeReport {
     pdbRefusals: drain?.blockedByPdb ?? 0,
     pdbBlockedPods: drain?.pdbBlockedPods.map(name) ?? [],
     kubeRequests: r.kubeRequests,
+    ...(r.replacement ? { replacement: r.replacement } : {}),
+    ...(drain?.held.length ? { podsHeld: drain.held.map((h) => ({ pod: name(h.pod), seconds: h.seconds, releasedBy: h.releasedBy })) } : {}),
   };
 }
 
@@ -110,6 +116,7 @@ export function formatScenario(report: ScenarioReport): string {
   for (const a of report.actions) {
     lines.push(`  ${a.node ?? "(no node)"}  ${a.instanceId}  ${a.kind}  event ${a.eventId.slice(0, 8)}…  -> ${a.outcome}${a.reason ? ` (${a.reason})` : ""}`);
     if (a.steps.length) lines.push(`    done: ${a.steps.join("; ")}`);
+    if (a.replacement) lines.push(`    replacement: ${a.replacement.status}${a.replacement.mechanism ? ` (${a.replacement.mechanism})` : ""}: ${a.replacement.reason}`);
     if (a.cordonedAtSeconds !== undefined) lines.push(`    cordoned at t+${a.cordonedAtSeconds.toFixed(2)}s (${a.requestsToCordon} API request(s) after resolution)`);
     if (a.drainSeconds !== undefined) {
       lines.push(`    pods moved: ${a.podsEvicted.length} evicted (${short(a.podsEvicted)}), ${a.podsForceDeleted.length} deleted at the deadline`);
@@ -120,6 +127,7 @@ export function formatScenario(report: ScenarioReport): string {
         }`,
       );
       if (a.podsNotMoved.length) lines.push(`    stayed by design: ${short(a.podsNotMoved.map((p) => `${p.pod} (${p.reason})`))}`);
+      if (a.podsHeld?.length) lines.push(`    held until room appeared: ${short(a.podsHeld.map((p) => `${p.pod} ${p.seconds} s (${p.releasedBy})`))}`);
     }
   }
   for (const n of report.nodesAtEnd) {

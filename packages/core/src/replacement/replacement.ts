@@ -31,7 +31,7 @@ import type { Node } from "../kube/types";
 import type { Action } from "../pipeline/action";
 import type { PipelineDeps } from "../pipeline/context";
 import type { Target } from "../resolve/resolve-target";
-import { countsTowardDesired, type AutoScalingGroups } from "./groups";
+import { countsTowardDesired, type AutoScalingGroups, type GroupState } from "./groups";
 import { inFlight, isRecordOf, recordOf, recordValue, type RecordState, type ReplacementMechanism, type ReplacementRecord } from "./record";
 
 export type ReplacementTrigger = "spot-interruption" | "rebalance-recommendation";
@@ -155,7 +155,9 @@ export class Replacements {
     if (state === "Detaching" || state === "Detached") return { status: "already-requested", ...where, reason: `${instanceId} is ${state.toLowerCase()} from ${membership.autoScalingGroup}` };
     if (state !== "InService" && state !== "Standby") return { status: "skipped", ...where, reason: `${instanceId} is ${state} in ${membership.autoScalingGroup}: nothing to replace yet` };
 
-    if (trigger === "rebalance-recommendation") return this.decideRebalance(groups, instanceId, group, membership.autoScalingGroup);
+    if (trigger === "rebalance-recommendation") {
+      return this.decideRebalance(instanceId, group, membership.autoScalingGroup, membership.autoScalingGroup === asg ? named : await groups.group(membership.autoScalingGroup));
+    }
 
     if (rule && shortfall?.short) return this.fallbackPlan(groups, rule, group, shortfall);
     const current = membership.autoScalingGroup === asg ? named : await groups.group(membership.autoScalingGroup);
@@ -187,9 +189,8 @@ export class Replacements {
     };
   }
 
-  private async decideRebalance(groups: AutoScalingGroups, instanceId: string, group: string, asg: string): Promise<Plan | Omit<ReplacementReport, "trigger">> {
+  private decideRebalance(instanceId: string, group: string, asg: string, current: GroupState | undefined): Plan | Omit<ReplacementReport, "trigger"> {
     const where = { group, autoScalingGroup: asg };
-    const current = await groups.group(asg);
     if (!current) return { status: "skipped", ...where, reason: `Auto Scaling group ${asg} is not known to Auto Scaling` };
     if (current.capacityRebalance) return { status: "not-needed", ...where, reason: `capacity rebalancing on ${asg} launches the replacement itself` };
     const others = current.instances.filter((i) => i.instanceId !== instanceId && countsTowardDesired(i.lifecycleState)).length;
