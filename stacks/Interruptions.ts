@@ -161,12 +161,28 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
       }),
     );
     fn.addToRolePolicy(new iam.PolicyStatement({ sid: "DescribeNodeGroups", actions: [...REPLACEMENT_IAM_ACTIONS.nodegroupRead], resources: [`arn:${partition}:eks:${region}:${account}:nodegroup/${clusterName}/*/*`] }));
+    if (replacement.terminateUnreclaimed) {
+      // only this cluster's instances, by either tag EKS and the Kubernetes AWS integration put on them
+      const instances = `arn:${partition}:ec2:${region}:${account}:instance/*`;
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ sid: "EndUnreclaimedDetachedInstances", actions: [...REPLACEMENT_IAM_ACTIONS.terminate], resources: [instances], conditions: { StringEquals: { "aws:ResourceTag/eks:cluster-name": clusterName } } }),
+      );
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: "EndUnreclaimedDetachedClusterInstances",
+          actions: [...REPLACEMENT_IAM_ACTIONS.terminate],
+          resources: [instances],
+          conditions: { StringEquals: { [`aws:ResourceTag/kubernetes.io/cluster/${clusterName}`]: "owned" } },
+        }),
+      );
+    }
   }
   topic.grantPublish(fn);
-  acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; lifecycle actions and replacement requests reach only this cluster's groups (tag conditions), node groups only this cluster's; schedules only the follow-up group.", [
+  acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; lifecycle actions and replacement requests reach only this cluster's groups, and terminations only its instances (tag conditions), node groups only this cluster's; schedules only the follow-up group.", [
     "Action::kms:GenerateDataKey*",
     { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" },
     { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/*]+\\/\\*\\/\\*$/g" },
+    { regex: "/^Resource::arn:<AWS::Partition>:ec2:[^:]+:[^:]+:instance\\/\\*$/g" },
     { regex: `/^Resource::arn:<AWS::Partition>:scheduler:[^:]+:[^:]+:schedule\\/${names.schedulerGroup}\\/\\*$/g` },
   ]);
   fn.node.addDependency(followUps);

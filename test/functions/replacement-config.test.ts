@@ -17,6 +17,8 @@ describe("replacement settings of the interruption function", () => {
       holdUnplaceablePods: true,
       releaseBeforeDeadlineSeconds: 15,
       roomCheckSeconds: 2,
+      reclaimCheckSeconds: 300,
+      terminateUnreclaimed: true,
     });
     expect(config.capacityPolicy).toBeUndefined();
   });

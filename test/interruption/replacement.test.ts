@@ -5,6 +5,7 @@
  * Events and the metrics say — on the good day and on the bad ones.
  */
 import { DetachInstancesCommand, SetDesiredCapacityCommand } from "@aws-sdk/client-auto-scaling";
+import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { UpdateNodegroupConfigCommand } from "@aws-sdk/client-eks";
 import { DEMO_INTERRUPTED_INSTANCE, DEMO_INTERRUPTED_NODE, findResource, type ResourceType } from "@spot-manager/kube-local";
 import type { ActionReport, CapacityPolicyInput, ReplacementRequested } from "@spot-manager/core";
@@ -202,6 +203,51 @@ describe("bad days", () => {
     const result = await world.invoke(fixture("spotInterruption"));
     expect(replacementOf(result)).toMatchObject({ status: "skipped", reason: expect.stringContaining("belongs to no Auto Scaling group") });
     expect(world.aws.autoscaling).not.toReceiveCommand(DetachInstancesCommand);
+  });
+});
+
+describe("the count ends where it began", () => {
+  const checkOf = (w: World) => w.aws.queuedFollowUps().find((f) => (f.body["detail"] as { action?: string }).action === "check-reclaimed");
+
+  it("a detached instance EC2 never reclaims (a drill's) is terminated once its deadline is well past: its replacement runs in its place", async () => {
+    // Prepare: a warning that EC2 does not follow through
+    const { world, fleet } = await setUp();
+    world.aws.ec2.on(TerminateInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => {
+      for (const id of input.InstanceIds ?? []) world.aws.setState(id, "shutting-down");
+      return { TerminatingInstances: (input.InstanceIds ?? []).map((InstanceId) => ({ InstanceId, CurrentState: { Name: "shutting-down" } })) };
+    });
+    await world.invoke(fixture("spotInterruption"));
+    const check = checkOf(world);
+    expect(check?.body["detail"]).toMatchObject({ action: "check-reclaimed", due: "2024-05-14T18:28:07.000Z" });
+    // Act: five minutes after the deadline the instance still runs
+    world.advance(7 * 60_000);
+    const result = (await world.invoke(check!.body)) as DirectResult;
+    // Assess
+    expect(world.aws.ec2).toReceiveCommandWith(TerminateInstancesCommand, { InstanceIds: [DEMO_INTERRUPTED_INSTANCE] });
+    expect(result.reports[0]).toMatchObject({ kind: "follow-up:check-reclaimed", outcome: "done" });
+    expect(eventsAbout(world.kube, DEMO_INTERRUPTED_NODE).find((e) => e.reason === "DetachedInstanceTerminated")).toMatchObject({ type: "Warning" });
+    expect(world.recorder.total("DetachedInstancesTerminated")).toBe(1);
+    expect(fleet.members(SPOT_ASG)).toHaveLength(3);
+  });
+
+  it("an instance EC2 reclaimed as announced is left alone", async () => {
+    const { world, fleet } = await setUp();
+    await world.invoke(fixture("spotInterruption"));
+    fleet.reclaim(DEMO_INTERRUPTED_INSTANCE);
+    world.advance(7 * 60_000);
+    const result = (await world.invoke(checkOf(world)!.body)) as DirectResult;
+    expect(result.reports[0]).toMatchObject({ outcome: "done", reason: "EC2 reclaimed the instance" });
+    expect(world.aws.ec2).not.toReceiveCommand(TerminateInstancesCommand);
+  });
+
+  it("by policy such an instance is only reported", async () => {
+    const { world } = await setUp({ policy: { replacement: { terminateUnreclaimed: false } } });
+    await world.invoke(fixture("spotInterruption"));
+    world.advance(7 * 60_000);
+    const result = (await world.invoke(checkOf(world)!.body)) as DirectResult;
+    expect(result.reports[0]?.outcome).toBe("skipped");
+    expect(world.aws.ec2).not.toReceiveCommand(TerminateInstancesCommand);
+    expect(eventsAbout(world.kube, DEMO_INTERRUPTED_NODE).find((e) => e.reason === "DetachedInstanceTerminated")?.message).toMatch(/^Not terminated/);
   });
 });
 

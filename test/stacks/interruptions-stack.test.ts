@@ -154,6 +154,8 @@ describe("the interruption function", () => {
         "autoscaling:RecordLifecycleActionHeartbeat",
         "autoscaling:SetDesiredCapacity",
         "ec2:DescribeInstances",
+        "ec2:TerminateInstances",
+        "ec2:TerminateInstances",
         "eks:DescribeCluster",
         "eks:DescribeNodegroup",
         "iam:PassRole",
@@ -182,6 +184,10 @@ describe("the interruption function", () => {
     expect(rendered(bySid["ReplacementInThisClustersGroups"]?.Resource)).toBe("arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:*:autoScalingGroupName/*");
     expect(bySid["ReplacementInThisClustersGroups"]?.Condition).toEqual({ StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/spot-manager-dev": "owned" } });
     expect(rendered(bySid["DescribeNodeGroups"]?.Resource)).toBe("arn:aws:eks:us-west-2:123456789012:nodegroup/spot-manager-dev/*/*");
+    // a detached instance EC2 never reclaimed: only this cluster's instances
+    expect(rendered(bySid["EndUnreclaimedDetachedInstances"]?.Resource)).toBe("arn:aws:ec2:us-west-2:123456789012:instance/*");
+    expect(bySid["EndUnreclaimedDetachedInstances"]?.Condition).toEqual({ StringEquals: { "aws:ResourceTag/eks:cluster-name": "spot-manager-dev" } });
+    expect(bySid["EndUnreclaimedDetachedClusterInstances"]?.Condition).toEqual({ StringEquals: { "aws:ResourceTag/kubernetes.io/cluster/spot-manager-dev": "owned" } });
   });
 
   it("gets the capacity policy's fallback rules, the part replacement at the warning reads", () => {

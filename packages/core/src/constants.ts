@@ -92,6 +92,7 @@ export const EVENT_REASONS = {
   instanceRestarted: "InstanceRestarted",
   replacementRequested: "ReplacementRequested",
   replacementFailed: "ReplacementFailed",
+  detachedInstanceTerminated: "DetachedInstanceTerminated",
 } as const;
 
 export const METRICS = {
@@ -122,6 +123,8 @@ export const METRICS = {
   replacementsFailed: "ReplacementsFailed",
   /** Pods kept on a doomed node until room appeared elsewhere (the replacement), and for how long. */
   podsHeldForRoom: "PodsHeldForRoom",
+  /** Detached instances EC2 had not reclaimed long after their warning, terminated so the count ends right. */
+  detachedInstancesTerminated: "DetachedInstancesTerminated",
 } as const;
 
 export const METRICS_NAMESPACE = "SpotManager";

@@ -123,6 +123,13 @@ export const policySchema = z.object({
       releaseBeforeDeadlineSeconds: z.number().int().min(5).max(110).default(15),
       /** How often room for held pods is looked for. */
       roomCheckSeconds: z.number().int().min(1).max(30).default(2),
+      /**
+       * A detached instance EC2 still runs this long after the warning's deadline (a drill's, say)
+       * is terminated, drained as it is: its replacement took its place, so it is a node too many.
+       */
+      reclaimCheckSeconds: z.number().int().min(60).max(3600).default(300),
+      /** false: such an instance is only reported (a Warning Event and a metric), never terminated. */
+      terminateUnreclaimed: z.boolean().default(true),
     })
     .prefault({}),
   scheduledChange: z

@@ -24,6 +24,8 @@ export const REPLACEMENT_IAM_ACTIONS = {
   write: ["autoscaling:DetachInstances", "autoscaling:SetDesiredCapacity"],
   /** On this cluster's node groups. */
   nodegroupRead: ["eks:DescribeNodegroup"],
+  /** On this cluster's instances: a detached instance EC2 never reclaimed. */
+  terminate: ["ec2:TerminateInstances"],
 } as const;
 
 /** An instance's place in its Auto Scaling group (LifecycleState: InService, Pending, Terminating:Wait, Detaching, Standby, ...). */
