@@ -193,6 +193,7 @@ describe("bad days", () => {
     expect(world.aws.autoscaling).not.toReceiveCommand(DetachInstancesCommand);
     expect(replacementOf(result)).toMatchObject({ status: "dry-run", mechanism: "detach" });
     expect(replacementOf(result)?.reason).toMatch(/^would detach i-1234567890abcdef0 from /);
+    expect((result as DirectResult).reports[0]?.steps).toContainEqual(expect.stringMatching(/^would request replacement: detach i-1234567890abcdef0 from /));
     expect(recordOn(world, DEMO_INTERRUPTED_NODE)).toBeUndefined();
     expect(told).toEqual([]);
     expect(world.recorder.total("ReplacementsRequested")).toBe(0);

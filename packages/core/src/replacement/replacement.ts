@@ -278,7 +278,10 @@ export class Replacements {
       if (plan.mechanism !== "detach-after-raise" && count >= policy.maxExtraPerGroup) {
         return { ...about, status: "skipped", reason: `${plan.replacementGroup} already has ${count} replacements in flight (at most ${policy.maxExtraPerGroup} within ${policy.cooldownSeconds} s)` };
       }
-      if (deps.policy.dryRun) return { ...about, status: "dry-run", reason: `would ${plan.reason}` };
+      if (deps.policy.dryRun) {
+        action.step(`request replacement: ${plan.reason}`);
+        return { ...about, status: "dry-run", reason: `would ${plan.reason}` };
+      }
       const record: ReplacementRecord = { eventId: action.event.eventId, mechanism: plan.mechanism, group: plan.replacementGroup, at: deps.now(), state: "sending" };
       let lost: ReplacementRecord | undefined;
       // a detach is idempotent by the group's membership: it goes out with the record, not after it
