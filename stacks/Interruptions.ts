@@ -16,8 +16,9 @@ import * as scheduler from "aws-cdk-lib/aws-scheduler";
 import type * as sns from "aws-cdk-lib/aws-sns";
 import * as sqs from "aws-cdk-lib/aws-sqs";
 import { use, type Function, type StackContext } from "sst/constructs";
-import { CLUSTER_ROLE_NAME, CLUSTER_ROLE_RULES, KUBERNETES_GROUP, METRICS, METRICS_NAMESPACE } from "@spot-manager/core";
+import { CLUSTER_ROLE_NAME, CLUSTER_ROLE_RULES, fallbackPolicyOf, KUBERNETES_GROUP, METRICS, METRICS_NAMESPACE, parseCapacityPolicy, REPLACEMENT_IAM_ACTIONS } from "@spot-manager/core";
 import { deadLetterQueue, failedInvocationsAlarm, notifyingAlarm, undeliveredEventsQueue } from "./alarms";
+import { defaultCapacityPolicy } from "./Capacity";
 import { Cluster } from "./Cluster";
 import type { StageConfig } from "./config";
 import { acceptWildcards, spotManagerFunction } from "./functions";
@@ -92,6 +93,11 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
   });
   queue.grantSendMessages(schedulerRole);
 
+  // replacement at the warning reads the capacity policy's fallback rules (only while a capacity manager keeps them)
+  const replacement = settings.policy.replacement;
+  const capacityPolicy =
+    replacement.enabled && replacement.fallbackToOnDemand && config.capacity.enabled ? fallbackPolicyOf(parseCapacityPolicy(config.capacity.policy ?? defaultCapacityPolicy(config), "capacity.policy")) : undefined;
+
   const fn = spotManagerFunction(
     stack,
     "InterruptionFunction",
@@ -113,6 +119,7 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
         DEAD_LETTER_QUEUE_URL: dlq.queueUrl,
         SCHEDULER_ROLE_ARN: schedulerRole.roleArn,
         SCHEDULER_GROUP_NAME: names.schedulerGroup,
+        ...(capacityPolicy ? { CAPACITY_POLICY: JSON.stringify(capacityPolicy) } : {}),
         POWERTOOLS_SERVICE_NAME: names.metricsService,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
       },
@@ -142,10 +149,40 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
   fn.addToRolePolicy(
     new iam.PolicyStatement({ sid: "PassSchedulerRole", actions: ["iam:PassRole"], resources: [schedulerRole.roleArn], conditions: { StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } } }),
   );
+  if (replacement.enabled) {
+    grantWithoutResourceScope(stack, "DescribeGroups", role, [...REPLACEMENT_IAM_ACTIONS.read], "replacement at the warning reads the instance's group, its members and its failed launches");
+    // the same scope cluster-autoscaler has for the same kind of change: this cluster's groups, by their auto-discovery tag
+    fn.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: "ReplacementInThisClustersGroups",
+        actions: [...REPLACEMENT_IAM_ACTIONS.write],
+        resources: [`arn:${partition}:autoscaling:${region}:${account}:autoScalingGroup:*:autoScalingGroupName/*`],
+        conditions: { StringEquals: { [`aws:ResourceTag/k8s.io/cluster-autoscaler/${clusterName}`]: "owned" } },
+      }),
+    );
+    fn.addToRolePolicy(new iam.PolicyStatement({ sid: "DescribeNodeGroups", actions: [...REPLACEMENT_IAM_ACTIONS.nodegroupRead], resources: [`arn:${partition}:eks:${region}:${account}:nodegroup/${clusterName}/*/*`] }));
+    if (replacement.terminateUnreclaimed) {
+      // only this cluster's instances, by either tag EKS and the Kubernetes AWS integration put on them
+      const instances = `arn:${partition}:ec2:${region}:${account}:instance/*`;
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({ sid: "EndUnreclaimedDetachedInstances", actions: [...REPLACEMENT_IAM_ACTIONS.terminate], resources: [instances], conditions: { StringEquals: { "aws:ResourceTag/eks:cluster-name": clusterName } } }),
+      );
+      fn.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: "EndUnreclaimedDetachedClusterInstances",
+          actions: [...REPLACEMENT_IAM_ACTIONS.terminate],
+          resources: [instances],
+          conditions: { StringEquals: { [`aws:ResourceTag/kubernetes.io/cluster/${clusterName}`]: "owned" } },
+        }),
+      );
+    }
+  }
   topic.grantPublish(fn);
-  acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; lifecycle actions reach only this cluster's groups (tag condition); schedules only the follow-up group.", [
+  acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; lifecycle actions and replacement requests reach only this cluster's groups, and terminations only its instances (tag conditions), node groups only this cluster's; schedules only the follow-up group.", [
     "Action::kms:GenerateDataKey*",
     { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" },
+    { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/*]+\\/\\*\\/\\*$/g" },
+    { regex: "/^Resource::arn:<AWS::Partition>:ec2:[^:]+:[^:]+:instance\\/\\*$/g" },
     { regex: `/^Resource::arn:<AWS::Partition>:scheduler:[^:]+:[^:]+:schedule\\/${names.schedulerGroup}\\/\\*$/g` },
   ]);
   fn.node.addDependency(followUps);

@@ -1,12 +1,13 @@
 /** Reads the function's configuration from its environment once, typed, failing with the variable named. */
 import * as z from "zod";
-import { parsePolicy, type Policy } from "@spot-manager/core";
+import { parseCapacityPolicy, parsePolicy, type CapacityPolicy, type Policy } from "@spot-manager/core";
 import { jsonVariable, readEnv } from "./runtime";
 
 const envSchema = z.object({
   CLUSTER_NAME: z.string().min(1),
   AWS_REGION: z.string().min(1),
   SPOT_MANAGER_POLICY: z.string().optional(),
+  CAPACITY_POLICY: z.string().optional(),
   NOTIFICATION_TOPIC_ARN: z.string().startsWith("arn:").optional(),
   QUEUE_URL: z.url().optional(),
   DEAD_LETTER_QUEUE_URL: z.url().optional(),
@@ -20,6 +21,8 @@ export interface InterruptionConfig {
   clusterName: string;
   region: string;
   policy: Policy;
+  /** The capacity policy: its fallback rules tell replacement when a spot group is short and which on-demand group covers it. */
+  capacityPolicy?: CapacityPolicy;
   topicArn?: string;
   queueUrl?: string;
   /** Where a record goes at once when a dependency refused it for good. */
@@ -38,6 +41,7 @@ export function readInterruptionConfig(env: Record<string, string | undefined>):
     clusterName: e.CLUSTER_NAME,
     region: e.AWS_REGION,
     policy: parsePolicy(policyInput, "SPOT_MANAGER_POLICY"),
+    ...(e.CAPACITY_POLICY ? { capacityPolicy: parseCapacityPolicy(jsonVariable("CAPACITY_POLICY", e.CAPACITY_POLICY), "CAPACITY_POLICY") } : {}),
     ...(e.NOTIFICATION_TOPIC_ARN ? { topicArn: e.NOTIFICATION_TOPIC_ARN } : {}),
     ...(e.QUEUE_URL ? { queueUrl: e.QUEUE_URL } : {}),
     ...(e.DEAD_LETTER_QUEUE_URL ? { deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL } : {}),

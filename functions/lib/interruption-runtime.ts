@@ -11,6 +11,7 @@ import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { STSClient } from "@aws-sdk/client-sts";
 import {
+  AutoScalingGroups,
   ClusterEndpointCache,
   EksTokenProvider,
   EventRecorder,
@@ -29,6 +30,7 @@ import {
   type Log,
   type Metrics,
   type PipelineDeps,
+  type ReplacementRequested,
 } from "@spot-manager/core";
 import type { InterruptionConfig } from "./env";
 
@@ -90,6 +92,8 @@ export interface RuntimeOptions {
   random?: () => number;
   /** Called with every action report (the local simulation uses it). */
   onReport?: (report: ActionReport) => void;
+  /** Told once per replacement capacity actually requested: where the "Replacement Requested" outcome event is published. */
+  onReplacementRequested?: (requested: ReplacementRequested) => Promise<void> | void;
 }
 
 /** Resolves the EKS endpoint (DescribeCluster) and signs tokens with the function's role. */
@@ -135,6 +139,9 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
     now,
     sleep,
     random: options.random ?? Math.random,
+    groups: new AutoScalingGroups(clients.autoscaling, clients.eks),
+    ...(config.capacityPolicy ? { capacityPolicy: config.capacityPolicy } : {}),
+    ...(options.onReplacementRequested ? { onReplacementRequested: options.onReplacementRequested } : {}),
   };
   const pipelines = new Map<boolean, InterruptionPipeline>();
   return {

@@ -70,6 +70,7 @@ function followUp(action: FollowUpAction, due: string): JsonObject {
     "drain-for-maintenance": "healthScheduledChange",
     "continue-drain": "spotInterruption",
   "check-restarted": "spotInterruption",
+    "check-reclaimed": "spotInterruption",
   };
   return followUpEnvelope({ action, event: firstEvent(source[action]), due: new Date(due), attempt: 0 }, new Date("2024-05-14T18:21:00Z")) as JsonObject;
 }

@@ -2,7 +2,7 @@
  * A whole world for the interruption handler: kube-local with the demo cluster, AWS faked in
  * memory, the real runtime and handler, and a clock set just after the sample event's time.
  */
-import { parsePolicy, Recorder, type PolicyInput } from "@spot-manager/core";
+import { parseCapacityPolicy, parsePolicy, Recorder, type CapacityPolicyInput, type PolicyInput, type ReplacementRequested } from "@spot-manager/core";
 import { startKubeLocal, type KubeLocal, type KubeLocalOptions } from "@spot-manager/kube-local";
 import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { AwsWorld } from "../../packages/cli/src/simulate/aws-world";
@@ -46,6 +46,10 @@ export interface WorldOptions {
   clusterFailures?: unknown[];
   /** DEAD_LETTER_QUEUE_URL of the function (default: the DLQ below). */
   deadLetterQueueUrl?: string | null;
+  /** CAPACITY_POLICY of the function (its fallback rules). */
+  capacityPolicy?: CapacityPolicyInput;
+  /** Where replacement outcomes are told. */
+  onReplacementRequested?: (requested: ReplacementRequested) => void;
 }
 
 export const DLQ_URL = "https://sqs.us-west-2.amazonaws.com/123456789012/spot-manager-interruptions-dlq";
@@ -71,6 +75,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
             clusterName: CLUSTER,
             region: "us-west-2",
             policy,
+            ...(options.capacityPolicy ? { capacityPolicy: parseCapacityPolicy(options.capacityPolicy) } : {}),
             topicArn: TOPIC_ARN,
             queueUrl: QUEUE_URL,
             ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
@@ -82,6 +87,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
           metrics: recorder,
           ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => options.kubeToken ?? kube.token } }),
           now,
+          ...(options.onReplacementRequested ? { onReplacementRequested: options.onReplacementRequested } : {}),
         }),
       { sqs: () => aws.clients.sqs, log: recorder },
     );

@@ -1,5 +1,5 @@
 import { Match } from "aws-cdk-lib/assertions";
-import { CLUSTER_ROLE_RULES, DEFAULT_POLICY, HANDLED_SIGNALS } from "@spot-manager/core";
+import { CLUSTER_ROLE_RULES, DEFAULT_POLICY, HANDLED_SIGNALS, parseCapacityPolicy } from "@spot-manager/core";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_STAGE_LENGTH, resourceNames, SIGNAL_RULE_SUFFIXES } from "../../stacks/names";
 import { SIGNAL_RULES } from "../../stacks/rules";
@@ -147,9 +147,17 @@ describe("the interruption function", () => {
     expect(actions).toEqual(
       [
         "autoscaling:CompleteLifecycleAction",
+        "autoscaling:DescribeAutoScalingGroups",
+        "autoscaling:DescribeAutoScalingInstances",
+        "autoscaling:DescribeScalingActivities",
+        "autoscaling:DetachInstances",
         "autoscaling:RecordLifecycleActionHeartbeat",
+        "autoscaling:SetDesiredCapacity",
         "ec2:DescribeInstances",
+        "ec2:TerminateInstances",
+        "ec2:TerminateInstances",
         "eks:DescribeCluster",
+        "eks:DescribeNodegroup",
         "iam:PassRole",
         "kms:Decrypt",
         "kms:GenerateDataKey*",
@@ -171,6 +179,25 @@ describe("the interruption function", () => {
     expect(bySid["PassSchedulerRole"]?.Condition).toEqual({ StringEquals: { "iam:PassedToService": "scheduler.amazonaws.com" } });
     // the DLQ only for records a dependency refused for good, sent there at once
     expect(bySid["PermanentFailuresToDlq"]?.Resource).toEqual({ "Fn::GetAtt": [expect.stringMatching(/^InterruptionDlq/), "Arn"] });
+    // replacement at the warning: reads where AWS has no resource scope; changes only on this cluster's groups, as cluster-autoscaler's
+    expect(bySid["DescribeGroups"]?.Resource).toBe("*");
+    expect(rendered(bySid["ReplacementInThisClustersGroups"]?.Resource)).toBe("arn:aws:autoscaling:us-west-2:123456789012:autoScalingGroup:*:autoScalingGroupName/*");
+    expect(bySid["ReplacementInThisClustersGroups"]?.Condition).toEqual({ StringEquals: { "aws:ResourceTag/k8s.io/cluster-autoscaler/spot-manager-dev": "owned" } });
+    expect(rendered(bySid["DescribeNodeGroups"]?.Resource)).toBe("arn:aws:eks:us-west-2:123456789012:nodegroup/spot-manager-dev/*/*");
+    // a detached instance EC2 never reclaimed: only this cluster's instances
+    expect(rendered(bySid["EndUnreclaimedDetachedInstances"]?.Resource)).toBe("arn:aws:ec2:us-west-2:123456789012:instance/*");
+    expect(bySid["EndUnreclaimedDetachedInstances"]?.Condition).toEqual({ StringEquals: { "aws:ResourceTag/eks:cluster-name": "spot-manager-dev" } });
+    expect(bySid["EndUnreclaimedDetachedClusterInstances"]?.Condition).toEqual({ StringEquals: { "aws:ResourceTag/kubernetes.io/cluster/spot-manager-dev": "owned" } });
+  });
+
+  it("gets the capacity policy's fallback rules, the part replacement at the warning reads", () => {
+    const functions = dev.template("Interruptions").findResources("AWS::Lambda::Function", { Properties: { FunctionName: "spot-manager-dev-interruption" } });
+    const [fn] = Object.values(functions) as { Properties: { Environment: { Variables: Record<string, string> } } }[];
+    const policy = parseCapacityPolicy(JSON.parse(fn!.Properties.Environment.Variables["CAPACITY_POLICY"]!));
+    expect(Object.keys(policy.groups).sort()).toEqual(["base-on-demand", "spot-general"]);
+    expect(policy.fallbacks).toEqual([expect.objectContaining({ onDemandGroup: "base-on-demand", spotGroups: ["spot-general"] })]);
+    // Lambda holds at most 4 KB of environment
+    expect(JSON.stringify(fn!.Properties.Environment.Variables).length).toBeLessThan(4096);
   });
 
   it("gets an EKS access entry in the spot-manager group, bound to the least-privilege ClusterRole", () => {

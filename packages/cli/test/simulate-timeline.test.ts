@@ -156,6 +156,7 @@ describe("the simulation's timeline", () => {
       complete: false,
       deadlineMet: false,
       retryable: [],
+      held: [],
       apiRequests: 3,
     };
     const timeline = recorder.finish("as played", [

@@ -56,6 +56,11 @@ export const ANNOTATIONS = {
   action: "spot-manager/action",
   /** The node's ledger of events acted on it (`<kind>/<event id>#<attempt>`): a duplicate delivery finds itself there. */
   ledger: "spot-manager/events",
+  /**
+   * The replacement requested for the node's instance (`<event id> <mechanism> <group> <ISO time> <status>`):
+   * written before the request is sent, so a redelivery never asks twice, and counted against the group's maximum.
+   */
+  replacement: "spot-manager/replacement",
 } as const;
 
 /** EC2 tags that tie an instance to a cluster (EKS managed node groups and self-managed nodes). */
@@ -85,6 +90,9 @@ export const EVENT_REASONS = {
   evictionBlocked: "EvictionBlocked",
   outOfService: "OutOfService",
   instanceRestarted: "InstanceRestarted",
+  replacementRequested: "ReplacementRequested",
+  replacementFailed: "ReplacementFailed",
+  detachedInstanceTerminated: "DetachedInstanceTerminated",
 } as const;
 
 export const METRICS = {
@@ -109,6 +117,14 @@ export const METRICS = {
   recordsDeadLettered: "RecordsDeadLettered",
   /** Pods a drain left on the node (refused, blocked, stuck), by kind. */
   podsLeft: "PodsLeft",
+  /** Replacement capacity requested at a warning, by group and mechanism. */
+  replacementsRequested: "ReplacementsRequested",
+  /** Replacement requests AWS refused or that could not be sent, by group. */
+  replacementsFailed: "ReplacementsFailed",
+  /** Pods kept on a doomed node until room appeared elsewhere (the replacement), and for how long. */
+  podsHeldForRoom: "PodsHeldForRoom",
+  /** Detached instances EC2 had not reclaimed long after their warning, terminated so the count ends right. */
+  detachedInstancesTerminated: "DetachedInstancesTerminated",
 } as const;
 
 export const METRICS_NAMESPACE = "SpotManager";

@@ -9,7 +9,12 @@ export { changeNode, hasTaint, taintsOf, type NodeChange, type NodePlan, type No
 export { EventRecorder } from "./kube/recorder";
 export type { Node, Pod, PodRef, Taint, KubeStatus, Wire } from "./kube/types";
 export { podRef } from "./kube/types";
-export { drainNode, DEFAULT_DRAIN_POLICY, type DrainPolicy, type DrainProgress, type DrainReport, type DrainRequest, type LeftPod, type LeftReason } from "./drain/drain";
+export { drainNode, DEFAULT_DRAIN_POLICY, type DrainHold, type DrainPolicy, type DrainProgress, type DrainReport, type DrainRequest, type HoldRelease, type LeftPod, type LeftReason } from "./drain/drain";
+export { ClusterRoom, admits, parseQuantity, podRequests } from "./drain/room";
+export { AutoScalingGroups, countsTowardDesired, REPLACEMENT_IAM_ACTIONS, type GroupState, type Membership, type NodegroupState } from "./replacement/groups";
+export { Replacements, replacementComing, shortage, type ReplacementReport, type ReplacementRequested, type ReplacementStatus, type ReplacementTrigger } from "./replacement/replacement";
+export { fallbackPolicyOf } from "./replacement/fallback-policy";
+export { recordOf, inFlight, type ReplacementMechanism, type ReplacementRecord } from "./replacement/record";
 export { classifyPod, type Disposition } from "./drain/classify";
 export { InstanceDirectory, belongsToCluster, type InstanceInfo } from "./aws/instances";
 export { LifecycleActions, type LifecycleResult } from "./aws/lifecycle";

@@ -39,6 +39,7 @@ describe("the least-privilege ClusterRole", () => {
       listNodes: () => api.listNodes({ labelSelector: "spot-manager/lifecycle=spot" }),
       patchNode: () => api.patchNode("ip-10-0-1-21", { spec: { unschedulable: true } }, "merge"),
       podsOnNode: () => api.podsOnNode("ip-10-0-1-21"),
+      listPods: () => api.listPods(),
       evictPod: () => api.evictPod(pod),
       deletePod: () => api.deletePod(pod, 0),
       createEvent: () => api.createEvent({ metadata: { namespace: "default" }, involvedObject: { kind: "Node", name: "ip-10-0-1-21" }, reason: "SpotInterruption" }),

@@ -4,9 +4,10 @@ import { benchBundle } from "../bench/bundle";
 import { benchCordonLatency } from "../bench/cordon-latency";
 import { benchDrain110 } from "../bench/drain-node";
 import { benchMassReclaim, MASS_RECLAIM_50, MASS_RECLAIM_500 } from "../bench/mass-reclaim";
+import { benchReplacement } from "../bench/replacement";
 import { positiveNumber, UsageError } from "../options";
 
-const PARTS = ["cordon", "drain", "mass-reclaim", "mass-reclaim-500", "bundle"] as const;
+const PARTS = ["cordon", "drain", "mass-reclaim", "mass-reclaim-500", "replacement", "bundle"] as const;
 
 interface BenchFlags {
   only?: string;
@@ -41,6 +42,10 @@ export function registerBench(program: Command): void {
       if (chosen.includes("mass-reclaim-500")) {
         step("mass reclaim of 500 nodes x 30 pods, ten containers at once");
         out["massReclaim500"] = await benchMassReclaim(MASS_RECLAIM_500);
+      }
+      if (chosen.includes("replacement")) {
+        step("one spot reclaim, cluster-autoscaler only vs replacement at the warning");
+        out["replacement"] = await benchReplacement();
       }
       if (chosen.includes("bundle")) {
         step("handler bundle and cold import");

@@ -60,6 +60,10 @@ export function progressLine(event: DrainProgress): string {
       return `waiting for ${event.pods} pod${event.pods === 1 ? "" : "s"} to terminate`;
     case "force-deleted":
       return `pod/${event.pod.name} deleted with grace 0 at the timeout`;
+    case "held":
+      return `keeping pod ${name(event.pod)} until another node has room for it (at most until ${new Date(event.until).toISOString()})`;
+    case "released":
+      return `pod ${name(event.pod)} let go: ${event.by === "room" ? "room found" : event.by === "time" ? "time is up" : "no replacement is coming"}`;
   }
 }
 

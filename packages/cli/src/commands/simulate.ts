@@ -5,7 +5,8 @@ import { contractFailures, modelsDirectory } from "@spot-manager/aws-fakes";
 import { CommandFailedError, positiveNumber, UsageError } from "../options";
 import { renderSimulationPage, type PictureScenario } from "../simulate/html";
 import { formatScenario, scenarioReport, type ScenarioReport } from "../simulate/report";
-import { runScenario } from "../simulate/run";
+import { REPLACEMENT_SCENARIO, runReplacementComparison } from "../simulate/replacement";
+import { runScenario, type ScenarioRun } from "../simulate/run";
 import { findScenario, SCENARIOS, type Scenario } from "../simulate/scenarios";
 
 interface SimulateFlags {
@@ -42,13 +43,25 @@ export function registerSimulate(program: Command): void {
       const refusedBefore = contractFailures().length;
       for (const scenario of chosen) {
         progress(`\n>> ${scenario.name}: ${scenario.description}`);
-        const run = await runScenario(scenario, { timeScale: flags.timeScale, progress, ...(flags.dryRun ? { policy: { dryRun: true } } : {}) });
-        const report = scenarioReport(run);
+        const policy = flags.dryRun ? { policy: { dryRun: true } } : {};
+        let report: ScenarioReport;
+        let runs: ScenarioRun[];
+        if (scenario.name === REPLACEMENT_SCENARIO) {
+          const compared = await runReplacementComparison(scenario, { timeScale: flags.timeScale, progress, ...policy });
+          report = { ...scenarioReport(compared.run), comparison: compared.comparison };
+          runs = compared.runs;
+        } else {
+          const run = await runScenario(scenario, { timeScale: flags.timeScale, progress, ...policy });
+          report = scenarioReport(run);
+          runs = [run];
+        }
         reports.push(report);
-        pictures.push({ name: scenario.name, description: scenario.description, runs: [run.timeline] });
+        pictures.push({ name: scenario.name, description: scenario.description, runs: runs.map((r) => r.timeline) });
         if (!flags.json) console.log(formatScenario(report));
       }
-      if (flags.json) console.log(JSON.stringify({ timeScale: flags.timeScale, scenarios: reports }, null, 2));
+      // the replacement comparison also stands at the top, where one reads it first
+      const comparison = reports.find((r) => r.comparison)?.comparison;
+      if (flags.json) console.log(JSON.stringify({ timeScale: flags.timeScale, scenarios: reports, ...(comparison ? { comparison } : {}) }, null, 2));
       if (flags.html) {
         await writeFile(flags.html, renderSimulationPage(pictures, { timeScale: flags.timeScale }));
         progress(`\npicture of the simulation written to ${resolve(flags.html)}`);

@@ -1,5 +1,6 @@
 /** The simulation report: per node what was done, when, pods moved, PDB blocks, deadline met or missed. */
 import type { ActionReport } from "@spot-manager/core";
+import type { ReplacementComparison, ReplacementRunReport } from "./replacement";
 import type { NodeState, ScenarioRun } from "./run";
 
 export interface NodeReport {
@@ -32,6 +33,10 @@ export interface NodeReport {
   pdbRefusals: number;
   pdbBlockedPods: string[];
   kubeRequests: number;
+  /** Replacement capacity asked for at the signal (or why none was), when the policy asks for it. */
+  replacement?: ActionReport["replacement"];
+  /** Pods kept on the node until room appeared elsewhere, how long, and what let them go. */
+  podsHeld?: { pod: string; seconds: number; releasedBy: string }[];
 }
 
 export interface ScenarioReport {
@@ -45,6 +50,8 @@ export interface ScenarioReport {
   kubeRequests: number;
   recordsReturnedToQueue: number;
   wallSeconds: number;
+  /** The replacement scenario: the same reclaim without and with replacement capacity at the warning. */
+  comparison?: ReplacementComparison;
 }
 
 const name = (p: { namespace: string; name: string }) => `${p.namespace}/${p.name}`;
@@ -77,6 +84,8 @@ function actionReport(run: ScenarioRun, r: ActionReport): NodeReport {
     pdbRefusals: drain?.blockedByPdb ?? 0,
     pdbBlockedPods: drain?.pdbBlockedPods.map(name) ?? [],
     kubeRequests: r.kubeRequests,
+    ...(r.replacement ? { replacement: r.replacement } : {}),
+    ...(drain?.held.length ? { podsHeld: drain.held.map((h) => ({ pod: name(h.pod), seconds: h.seconds, releasedBy: h.releasedBy })) } : {}),
   };
 }
 
@@ -107,6 +116,7 @@ export function formatScenario(report: ScenarioReport): string {
   for (const a of report.actions) {
     lines.push(`  ${a.node ?? "(no node)"}  ${a.instanceId}  ${a.kind}  event ${a.eventId.slice(0, 8)}…  -> ${a.outcome}${a.reason ? ` (${a.reason})` : ""}`);
     if (a.steps.length) lines.push(`    done: ${a.steps.join("; ")}`);
+    if (a.replacement) lines.push(`    replacement: ${a.replacement.status}${a.replacement.mechanism ? ` (${a.replacement.mechanism})` : ""}: ${a.replacement.reason}`);
     if (a.cordonedAtSeconds !== undefined) lines.push(`    cordoned at t+${a.cordonedAtSeconds.toFixed(2)}s (${a.requestsToCordon} API request(s) after resolution)`);
     if (a.drainSeconds !== undefined) {
       lines.push(`    pods moved: ${a.podsEvicted.length} evicted (${short(a.podsEvicted)}), ${a.podsForceDeleted.length} deleted at the deadline`);
@@ -117,13 +127,31 @@ export function formatScenario(report: ScenarioReport): string {
         }`,
       );
       if (a.podsNotMoved.length) lines.push(`    stayed by design: ${short(a.podsNotMoved.map((p) => `${p.pod} (${p.reason})`))}`);
+      if (a.podsHeld?.length) lines.push(`    held until room appeared: ${short(a.podsHeld.map((p) => `${p.pod} ${p.seconds} s (${p.releasedBy})`))}`);
     }
   }
   for (const n of report.nodesAtEnd) {
     lines.push(`  at the end ${n.node}: ${n.unschedulable ? "cordoned" : "schedulable"}; taints ${short(n.taints)}; pods ${n.pods.length}`);
   }
+  if (report.comparison) lines.push(...formatComparison(report.comparison));
   lines.push(
     `  notifications: ${report.notifications}; lifecycle calls: ${report.lifecycleCalls.length}; Kubernetes events: ${report.kubernetesEvents}; API requests: ${report.kubeRequests}; records back to the queue: ${report.recordsReturnedToQueue}; ${report.wallSeconds.toFixed(1)} s wall time`,
   );
   return lines.join("\n");
+}
+
+function formatRun(name: string, run: ReplacementRunReport): string {
+  const until = run.secondsUntilAllRunning === null ? `${run.pendingAtEnd} pod(s) still Pending at the end` : `all running again at t+${run.secondsUntilAllRunning}s`;
+  return `    ${name.padEnd(28)} ${String(run.pendingPodSeconds).padStart(7)} pending pod-s (${run.podsPending} pods, p95 ${run.p95PendingSeconds} s); ${until}; peak +${run.peakExtraNodes} node(s), ${run.extraNodeSeconds} extra node-s; ${run.nodesBefore} -> ${run.nodesAtEnd} nodes`;
+}
+
+function formatComparison(c: ReplacementComparison): string[] {
+  const replacement = c.replacementAtWarning.replacement;
+  return [
+    `  reclaim of ${c.reclaim.node} (${c.reclaim.instanceId}) at t+${c.reclaim.reclaimedAtSeconds}s; boot ${c.models.bootSeconds} s, cluster-autoscaler scan ${c.models.autoscalerScanSeconds} s, seed ${c.seed}`,
+    formatRun("cluster-autoscaler only:", c.caOnly),
+    formatRun("replacement at the warning:", c.replacementAtWarning),
+    ...(replacement ? [`    replacement: ${replacement.status}${replacement.mechanism ? ` (${replacement.mechanism})` : ""}: ${replacement.reason}`] : []),
+    `    target: at most ${c.target.maxPendingPodSecondsRatio} of the baseline's pending pod-seconds; measured ${c.target.ratio ?? "n/a"}: ${c.target.met ? "met" : "NOT MET"}`,
+  ];
 }

@@ -44,7 +44,7 @@ export interface RunOptions {
 }
 
 /** Prints the moments worth seeing while it runs, in simulated seconds since the scenario began. */
-function progressLog(clock: ScaledClock, origin: number, print: (line: string) => void, sink: Recorder): Log {
+export function progressLog(clock: ScaledClock, origin: number, print: (line: string) => void, sink: Recorder): Log {
   const at = () => `[t+${((clock.now() - origin) / 1000).toFixed(1).padStart(6)}s]`;
   const show = (message: string, extra: Record<string, unknown> = {}) => {
     const who = extra["node"] ?? extra["instanceId"] ?? "";
@@ -89,7 +89,7 @@ function progressLog(clock: ScaledClock, origin: number, print: (line: string) =
   };
 }
 
-function nodeState(kube: KubeLocal, name: string): NodeState {
+export function nodeState(kube: KubeLocal, name: string): NodeState {
   const node = kube.get("nodes", undefined, name) as { spec?: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] } } | undefined;
   const pods = kube
     .list("pods")
@@ -104,7 +104,7 @@ function nodeState(kube: KubeLocal, name: string): NodeState {
 }
 
 let recordNumber = 0;
-function sqsBatch(bodies: Record<string, unknown>[]): SQSEvent {
+export function sqsBatch(bodies: Record<string, unknown>[]): SQSEvent {
   return {
     Records: bodies.map((body) => {
       recordNumber += 1;

@@ -99,6 +99,17 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
+/**
+ * Played by ./replacement.ts, not by runScenario: the same reclaim twice (cluster-autoscaler only,
+ * then replacement capacity at the warning) on models of the groups, EC2 and cluster-autoscaler.
+ */
+SCENARIOS.push({
+  name: "replacement",
+  description: "one spot node of a full group reclaimed, played twice: cluster-autoscaler only, then replacement capacity at the warning; pending pod-seconds compared",
+  origin: "2024-05-14T18:21:08Z",
+  steps: [{ at: 0, batch: [sample("spot-interruption-warning.json")], label: "EC2 Spot Instance Interruption Warning" }],
+});
+
 export function findScenario(name: string): Scenario | undefined {
   return SCENARIOS.find((s) => s.name === name);
 }

@@ -1,5 +1,5 @@
 /** What EC2 says about an instance, and whether it belongs to the configured cluster. */
-import { DescribeInstancesCommand, type EC2Client, type Instance } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, TerminateInstancesCommand, type EC2Client, type Instance } from "@aws-sdk/client-ec2";
 import { CLUSTER_TAGS } from "../constants";
 import { awsFailure } from "./errors";
 
@@ -38,6 +38,11 @@ function toInfo(instance: Instance): InstanceInfo {
 export class InstanceDirectory {
   constructor(private readonly ec2: EC2Client) {}
 
+  /** Terminates the instance; "gone" when EC2 no longer knows it. */
+  terminate(instanceId: string): Promise<"terminating" | "gone"> {
+    return terminateInstance(this.ec2, instanceId);
+  }
+
   /** The instance, or undefined when EC2 does not know it (gone long ago, or never existed). */
   async describe(instanceId: string): Promise<InstanceInfo | undefined> {
     try {
@@ -49,6 +54,17 @@ export class InstanceDirectory {
       if (NOT_FOUND.has(name)) return undefined;
       throw awsFailure(`ec2:DescribeInstances ${instanceId}`, error);
     }
+  }
+}
+
+/** Terminates one instance ("gone" when EC2 no longer knows it). */
+export async function terminateInstance(ec2: EC2Client, instanceId: string): Promise<"terminating" | "gone"> {
+  try {
+    await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+    return "terminating";
+  } catch (error) {
+    if (NOT_FOUND.has((error as { name?: string }).name ?? "")) return "gone";
+    throw awsFailure(`ec2:TerminateInstances ${instanceId}`, error);
   }
 }
 

@@ -41,6 +41,8 @@ export type DrainProgress =
   | { type: "retrying"; pod: PodRef; message: string; retryInMs: number }
   | { type: "refused"; pod: PodRef; message: string }
   | { type: "waiting"; pods: number }
+  | { type: "held"; pod: PodRef; until: number }
+  | { type: "released"; pod: PodRef; by: HoldRelease }
   | { type: "force-deleted"; pod: PodRef };
 
 export interface DrainDeps {
@@ -52,6 +54,22 @@ export interface DrainDeps {
   onProgress?: (progress: DrainProgress) => void;
 }
 
+/** Why a held pod was let go: room appeared, its time was up, or no replacement is coming. */
+export type HoldRelease = "room" | "time" | "no-replacement";
+
+/**
+ * Keeps pods that have nowhere else to run on the node while replacement capacity boots: each
+ * such pod is evicted once `admit` finds room for it elsewhere, once `released` says the
+ * replacement is not coming, or at `until`, whichever is first. Pods with room elsewhere are
+ * evicted at once, as always. The deadline still rules: `until` lies before it.
+ */
+export interface DrainHold {
+  until: number;
+  admit(pod: Pod): Promise<boolean>;
+  released(): boolean;
+  pollMs: number;
+}
+
 export interface DrainRequest {
   node: string;
   /** Epoch ms: evictions stop, and the deadline policy applies. */
@@ -60,6 +78,8 @@ export interface DrainRequest {
   dryRun?: boolean;
   /** Pods already listed by the caller, to save a request. */
   pods?: Pod[];
+  /** Keep pods with nowhere to go until room appears (replacement capacity on its way). */
+  hold?: DrainHold;
 }
 
 /** Why a pod that had to leave is still on the node. */
@@ -104,6 +124,8 @@ export interface DrainReport {
   retryable: PodRef[];
   /** Kubernetes API requests the drain made. */
   apiRequests: number;
+  /** Pods kept on the node until room appeared elsewhere, how long, and what let them go. */
+  held: { pod: PodRef; seconds: number; releasedBy: HoldRelease }[];
 }
 
 const key = (p: PodRef) => `${p.namespace}/${p.name}/${p.uid}`;
@@ -145,6 +167,7 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
     deadlineMet: false,
     retryable: [],
     apiRequests: 0,
+    held: [],
   };
   const pods = request.pods ?? (await kube.podsOnNode(request.node, request.deadline));
   const toEvict: Pod[] = [];
@@ -171,6 +194,7 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
   const lastRefusal = new Map<string, { reason: LeftReason; why: string }>();
   await mapWithLimit(toEvict, request.policy.parallelism, async (pod) => {
     const ref = podRef(pod);
+    if (request.hold) await holdForRoom(deps, request, request.hold, pod, report);
     progress({ type: "evicting", pod: ref });
     for (let attempt = 1; ; attempt += 1) {
       const left = request.deadline - now();
@@ -247,6 +271,38 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
   report.complete = report.left.length === 0;
   report.retryable = report.left.filter((l) => l.reason !== "eviction-refused" && l.reason !== "refused-by-policy").map((l) => l.pod);
   return finish(report, kube, requestsBefore, now);
+}
+
+/** Waits until the pod has room elsewhere, the hold is released, or its time is up; records a wait in the report. */
+async function holdForRoom(deps: DrainDeps, request: DrainRequest, hold: DrainHold, pod: Pod, report: DrainReport): Promise<void> {
+  const ref = podRef(pod);
+  const started = deps.now();
+  const until = Math.min(hold.until, request.deadline);
+  let waited = false;
+  for (;;) {
+    let by: HoldRelease | undefined;
+    if (hold.released()) by = "no-replacement";
+    else if (deps.now() >= until) by = "time";
+    else {
+      try {
+        if (await hold.admit(pod)) by = "room";
+      } catch (error) {
+        // room cannot be judged (the API failed): holding blind would risk the deadline, so let it go
+        deps.log.warn("room for a held pod could not be judged; evicting it now", { pod: label(ref), error: (error as Error).message });
+        by = "time";
+      }
+    }
+    if (by) {
+      if (waited) {
+        report.held.push({ pod: ref, seconds: Number(((deps.now() - started) / 1000).toFixed(1)), releasedBy: by });
+        deps.onProgress?.({ type: "released", pod: ref, by });
+      }
+      return;
+    }
+    if (!waited) deps.onProgress?.({ type: "held", pod: ref, until });
+    waited = true;
+    await deps.sleep(Math.max(1, Math.min(hold.pollMs, until - deps.now())));
+  }
 }
 
 /** Why a pod is still on the node: the last refusal, else what the pod itself shows. */

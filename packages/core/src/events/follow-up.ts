@@ -40,7 +40,7 @@ const eventSchema = z.object({
 });
 
 const followUpSchema = z.object({
-  action: z.enum(["drain-for-maintenance", "remove-rebalance-taint", "check-launch-ready", "continue-drain", "check-restarted"]),
+  action: z.enum(["drain-for-maintenance", "remove-rebalance-taint", "check-launch-ready", "continue-drain", "check-restarted", "check-reclaimed"]),
   event: eventSchema,
   due: date,
   attempt: z.number().int().min(0),

@@ -57,7 +57,7 @@ export interface InterruptionEvent {
 }
 
 /** Work the pipeline schedules for later: it arrives through the same queue. */
-export type FollowUpAction = "drain-for-maintenance" | "remove-rebalance-taint" | "check-launch-ready" | "continue-drain" | "check-restarted";
+export type FollowUpAction = "drain-for-maintenance" | "remove-rebalance-taint" | "check-launch-ready" | "continue-drain" | "check-restarted" | "check-reclaimed";
 
 export interface FollowUp {
   action: FollowUpAction;

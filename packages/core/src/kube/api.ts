@@ -92,6 +92,11 @@ export class KubeApi {
     throw failureOf(response, `patch node ${name}`);
   }
 
+  /** Pods across namespaces (the selectors narrow them). */
+  async listPods(selectors: { labelSelector?: string; fieldSelector?: string } = {}, deadline?: number): Promise<Pod[]> {
+    return this.listAll<Pod>("/api/v1/pods", selectors, "list pods", deadline);
+  }
+
   /** Pods bound to a node, across namespaces. */
   async podsOnNode(nodeName: string, deadline?: number): Promise<Pod[]> {
     return this.listAll<Pod>("/api/v1/pods", { fieldSelector: `spec.nodeName=${nodeName}` }, `list pods on ${nodeName}`, deadline);

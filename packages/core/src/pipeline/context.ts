@@ -1,5 +1,6 @@
 /** What the pipeline works with: injected clients and ports, and the invocation's time limit. */
 import type { FollowUpScheduler } from "../aws/follow-ups";
+import type { CapacityPolicy } from "../capacity/policy";
 import type { InstanceDirectory } from "../aws/instances";
 import type { LifecycleActions } from "../aws/lifecycle";
 import type { Notifier } from "../aws/notifier";
@@ -9,6 +10,8 @@ import type { EventRecorder } from "../kube/recorder";
 import type { Log, Metrics } from "../observability";
 import type { Policy } from "../policy/policy";
 import type { CordonFirstTicket } from "./cordon-first";
+import type { AutoScalingGroups } from "../replacement/groups";
+import type { ReplacementReport, ReplacementRequested } from "../replacement/replacement";
 
 export interface PipelineDeps {
   clusterName: string;
@@ -24,6 +27,12 @@ export interface PipelineDeps {
   now: () => number;
   sleep: (ms: number) => Promise<void>;
   random: () => number;
+  /** Auto Scaling and EKS node groups, for replacement capacity; without it no replacement is requested. */
+  groups?: AutoScalingGroups;
+  /** The capacity policy, whose fallback rules say when a spot group is short and which on-demand group covers it. */
+  capacityPolicy?: CapacityPolicy;
+  /** Told once per replacement actually requested (the outcome event's port); a failure is logged, never fatal. */
+  onReplacementRequested?: (requested: ReplacementRequested) => Promise<void> | void;
 }
 
 export interface Invocation {
@@ -61,6 +70,8 @@ export interface ActionReport {
   cordonedAt?: number;
   requestsToCordon?: number;
   drain?: DrainReport;
+  /** Replacement capacity asked for (or why none was), when the policy asks for it on this signal. */
+  replacement?: ReplacementReport;
   kubeRequests: number;
   dryRun: boolean;
   /** Invocations that have worked on this event so far, this one included (a drain continued in follow-ups takes several). */

@@ -6,12 +6,14 @@
  */
 import { ANNOTATIONS, EVENT_REASONS, METRICS, type TaintEffect, type TaintPurpose } from "../constants";
 import { KeyedMutex, mapWithLimit } from "../concurrency";
-import { drainNode, type DrainReport } from "../drain/drain";
+import { drainNode, type DrainHold, type DrainReport } from "../drain/drain";
+import { ClusterRoom } from "../drain/room";
 import { NodeNotFoundError, SkipError } from "../errors";
 import type { FollowUpAction } from "../events/types";
 import { changeNode, type NodeChangeResult, type NodePlanner } from "../kube/node-state";
 import type { Node } from "../kube/types";
 import type { DrainPolicyConfig } from "../policy/policy";
+import { replacementComing, Replacements, type ReplacementReport, type ReplacementTrigger } from "../replacement/replacement";
 import { resolveTarget, type Target } from "../resolve/resolve-target";
 import type { Action } from "./action";
 import type { ActionReport, PipelineDeps } from "./context";
@@ -31,6 +33,14 @@ export interface DrainPlan {
   /** The instant that counts as the deadline in reports (instance gone, maintenance start). */
   eventDeadline: number;
   policy: DrainPolicyConfig;
+  /** Pods with nowhere else to run stay while replacement capacity boots. */
+  hold?: DrainHold;
+}
+
+/** A replacement request under way beside the drain, and the hold it puts on the drain. */
+export interface ReplacementInFlight {
+  outcome: Promise<ReplacementReport | undefined>;
+  hold?: DrainHold;
 }
 
 export const iso = (ms: number) => new Date(ms).toISOString();
@@ -53,8 +63,14 @@ export function continuationDelaySeconds(attempt: number, policy: { firstDelaySe
 export class ActionRunner {
   /** Changes to one node from records handled side by side go one after another, not into conflicts. */
   private readonly nodeLocks = new KeyedMutex();
+  private readonly replacements: Replacements;
+  /** Room on the cluster's nodes, one snapshot shared by every drain of this container. */
+  private readonly room: ClusterRoom;
 
-  constructor(readonly deps: PipelineDeps) {}
+  constructor(readonly deps: PipelineDeps) {
+    this.replacements = new Replacements(this);
+    this.room = new ClusterRoom(deps.kube, { now: deps.now, refreshMs: deps.policy.replacement.roomCheckSeconds * 1000 });
+  }
 
   get dryRun(): boolean {
     return this.deps.policy.dryRun;
@@ -144,6 +160,34 @@ export class ActionRunner {
     return result.node;
   }
 
+  /**
+   * Asks for the node's replacement capacity beside the drain (never instead of it): the request
+   * runs while the drain starts; pods with nowhere else to run are held on the node until room
+   * appears, until `holdUntil`, or at once when it turns out no replacement is coming. Undefined
+   * when the policy asks for no replacement on this signal; a continuation asks nothing again.
+   */
+  startReplacement(action: Action, target: Target, node: Node, trigger: ReplacementTrigger, holdUntil?: number): ReplacementInFlight | undefined {
+    if (action.continuation || !this.replacements.applies(trigger)) return undefined;
+    let settled: ReplacementReport | undefined;
+    let done = false;
+    const outcome = this.replacements.request(action, target, node, trigger).then((report) => {
+      settled = report;
+      done = true;
+      action.report.replacement = report;
+      return report;
+    });
+    const policy = this.deps.policy.replacement;
+    if (holdUntil === undefined || !policy.holdUnplaceablePods || this.dryRun) return { outcome };
+    const name = node.metadata?.name ?? "";
+    const hold: DrainHold = {
+      until: holdUntil,
+      pollMs: policy.roomCheckSeconds * 1000,
+      admit: (pod) => this.room.admit(pod, name, holdUntil),
+      released: () => done && !replacementComing(settled),
+    };
+    return { outcome, hold };
+  }
+
   async nodeEvent(action: Action, node: Node, reason: string, message: string, type: "Normal" | "Warning" = "Normal"): Promise<void> {
     if (this.dryRun) return;
     await this.deps.recorder.onNode(node, reason, message, type);
@@ -189,8 +233,12 @@ export class ActionRunner {
     await action.invocation.cordonFirst?.beforeDrain();
     const name = node.metadata?.name ?? "";
     if (!action.continuation) await this.nodeEvent(action, node, EVENT_REASONS.drainStarted, `Draining ${name} for ${action.event.kind} ${action.event.eventId}; deadline ${iso(plan.eventDeadline)}`);
-    const report = await drainNode({ kube: action.kube, now: deps.now, sleep: deps.sleep, random: deps.random, log }, { node: name, deadline, policy, dryRun: this.dryRun });
+    const report = await drainNode({ kube: action.kube, now: deps.now, sleep: deps.sleep, random: deps.random, log }, { node: name, deadline, policy, dryRun: this.dryRun, ...(plan.hold ? { hold: plan.hold } : {}) });
     action.report.drain = report;
+    if (report.held.length > 0) {
+      deps.metrics.add(METRICS.podsHeldForRoom, "Count", report.held.length, { kind: action.event.kind });
+      log.info("pods held until room appeared", { held: report.held.map((h) => `${h.pod.namespace}/${h.pod.name}: ${h.seconds} s, released by ${h.releasedBy}`) });
+    }
     if (this.dryRun) {
       action.step(`evict ${report.remaining.length} pods: ${report.remaining.map((p) => `${p.namespace}/${p.name}`).join(", ") || "none"}`);
       return report;

@@ -101,6 +101,37 @@ export const policySchema = z.object({
       drainPolicy: drainDefaults("delete"),
     })
     .prefault({}),
+  /**
+   * Replacement capacity at the warning: the doomed instance's group starts its replacement at
+   * once (detached without decrementing desired), bounded per group, with the on-demand fallback
+   * of the capacity policy when the spot group is short.
+   */
+  replacement: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** Also at a rebalance recommendation, for groups without capacity rebalancing (which launch their own). */
+      onRebalanceRecommendation: z.boolean().default(false),
+      /** Replacements one group may have in flight (requested within `cooldownSeconds`). */
+      maxExtraPerGroup: z.number().int().min(1).max(100).default(2),
+      /** How long a request counts against its group's maximum: the old instance is gone and the new one booted by then. */
+      cooldownSeconds: z.number().int().min(30).max(3600).default(300),
+      /** When the spot group is short (per the capacity policy's fallback rule), ask the on-demand group instead. */
+      fallbackToOnDemand: z.boolean().default(true),
+      /** Keep pods that fit no other node on the doomed node while the replacement boots, instead of leaving them Pending. */
+      holdUnplaceablePods: z.boolean().default(true),
+      /** Held pods are evicted at the latest this long before the drain's deadline, whatever happened. */
+      releaseBeforeDeadlineSeconds: z.number().int().min(5).max(110).default(15),
+      /** How often room for held pods is looked for. */
+      roomCheckSeconds: z.number().int().min(1).max(30).default(2),
+      /**
+       * A detached instance EC2 still runs this long after the warning's deadline (a drill's, say)
+       * is terminated, drained as it is: its replacement took its place, so it is a node too many.
+       */
+      reclaimCheckSeconds: z.number().int().min(60).max(3600).default(300),
+      /** false: such an instance is only reported (a Warning Event and a metric), never terminated. */
+      terminateUnreclaimed: z.boolean().default(true),
+    })
+    .prefault({}),
   scheduledChange: z
     .object({
       ...steps("NoSchedule", true, true),

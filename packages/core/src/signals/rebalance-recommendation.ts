@@ -29,15 +29,21 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
   node = await run.protect(action, node, { purpose: "rebalance", taint: policy.taint, effect: policy.taintEffect, cordon: policy.cordon });
   if (action.reportsStart) await run.nodeEvent(action, node, EVENT_REASONS.rebalanceRecommendation, `Rebalance recommendation for ${action.event.instanceId}: elevated risk of interruption`);
   await run.notify(action, "start");
+  // by policy, the group starts a replacement now (one without capacity rebalancing of its own)
+  const replacing = run.startReplacement(action, target, node, "rebalance-recommendation");
   let report: DrainReport | undefined;
-  if (policy.drain) {
-    const until = action.invocation.deadline;
-    report = await run.drain(action, node, { until, eventDeadline: until, policy: policy.drainPolicy });
+  try {
+    if (policy.drain) {
+      const until = action.invocation.deadline;
+      report = await run.drain(action, node, { until, eventDeadline: until, policy: policy.drainPolicy });
+    }
+  } finally {
+    await replacing?.outcome;
   }
   if ((policy.taint || policy.cordon) && policy.removeTaintAfterSeconds > 0 && !action.continuation) {
     await run.scheduleFollowUp(action, "remove-rebalance-taint", new Date(expires));
   }
-  await run.notify(action, "end", { outcome: "done", ...run.drainSummary(report) });
+  await run.notify(action, "end", { outcome: "done", ...run.drainSummary(report), ...(action.report.replacement ? { replacement: action.report.replacement } : {}) });
   run.settled(action);
   return action.finish("done");
 }

@@ -6,6 +6,9 @@
  * running long after its deadline) changes nothing.
  */
 import { EVENT_REASONS, METRICS } from "../constants";
+import type { DrainReport } from "../drain/drain";
+import type { Node } from "../kube/types";
+import { isRecordOf, recordOf } from "../replacement/record";
 import { SkipError } from "../errors";
 import type { Target } from "../resolve/resolve-target";
 import type { Action } from "../pipeline/action";
@@ -39,6 +42,9 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
   let node = run.requireNode(action, target);
   if (now >= until) return run.applyDeadlinePolicy(action, node, { until, eventDeadline, policy: policy.drainPolicy });
   node = await run.protect(action, node, { purpose: "spotInterruption", taint: policy.taint, effect: policy.taintEffect, cordon: policy.cordon }, until);
+  // the replacement is asked for first, beside everything else: it takes the longest to arrive.
+  // Pods with nowhere else to go wait for it on the node while the drain moves the others
+  const replacing = isStop(action) ? undefined : run.startReplacement(action, target, node, "spot-interruption", until - run.deps.policy.replacement.releaseBeforeDeadlineSeconds * 1000);
   if (action.reportsStart) {
     // the capacity manager acts on this count: once per interruption, never for a duplicate, a redelivery or a continuation
     const group = capacityGroupOf(target);
@@ -46,11 +52,27 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
     await run.nodeEvent(action, node, EVENT_REASONS.spotInterruption, `Spot interruption warning (${action.event.spotAction ?? "terminate"}) for ${action.event.instanceId}; capacity is reclaimed at ${iso(eventDeadline)}`, "Warning");
   }
   await run.notify(action, "start");
-  const report = policy.drain ? await run.drain(action, node, { until, eventDeadline, policy: policy.drainPolicy }) : undefined;
+  let report: DrainReport | undefined;
+  try {
+    report = policy.drain ? await run.drain(action, node, { until, eventDeadline, policy: policy.drainPolicy, ...(replacing?.hold ? { hold: replacing.hold } : {}) }) : undefined;
+  } finally {
+    await replacing?.outcome;
+  }
   if (isStop(action) && policy.restoreAfterRestart) {
     await run.scheduleFollowUp(action, "check-restarted", new Date(Math.max(eventDeadline, run.deps.now()) + policy.restartCheckSeconds * 1000));
   }
-  await run.notify(action, "end", { outcome: "done", ...run.drainSummary(report), deadlineMet: action.report.deadlineMet, secondsLeft: action.report.secondsLeft });
+  const replacement = action.report.replacement;
+  if (replacement && (replacement.status === "requested" || replacement.status === "already-requested") && replacement.mechanism?.startsWith("detach")) {
+    // a detached instance EC2 does not reclaim (a drill's) would stay a node too many: it is looked at after the deadline
+    await run.scheduleFollowUp(action, "check-reclaimed", new Date(Math.max(eventDeadline, run.deps.now()) + run.deps.policy.replacement.reclaimCheckSeconds * 1000));
+  }
+  await run.notify(action, "end", {
+    outcome: "done",
+    ...run.drainSummary(report),
+    deadlineMet: action.report.deadlineMet,
+    secondsLeft: action.report.secondsLeft,
+    ...(action.report.replacement ? { replacement: action.report.replacement } : {}),
+  });
   run.settled(action);
   return action.finish("done");
 }
@@ -93,8 +115,45 @@ async function checkRestarted(run: ActionRunner, action: Action): Promise<Action
   return action.finish("scheduled", `instance is ${target.instance.state}`);
 }
 
+/**
+ * After the deadline: a detached instance EC2 still runs (the warning was a drill, say) is outside
+ * its group while its replacement runs in its place, a node too many. Its node was drained, so it
+ * is terminated (or, by policy, only reported). Anything else about it is left as it is.
+ */
+async function checkReclaimed(run: ActionRunner, action: Action): Promise<ActionReport> {
+  const target = await run.resolve(action).catch((error: unknown) => {
+    if (error instanceof SkipError && error.reason === "unknown-instance") return undefined;
+    throw error;
+  });
+  const state = target?.instance.state;
+  if (!target || state === "terminated" || state === "shutting-down") return action.finish("done", "EC2 reclaimed the instance");
+  const membership = await run.deps.groups?.membership(action.event.instanceId);
+  if (membership) return action.finish("skipped", `${action.event.instanceId} is a member of ${membership.autoScalingGroup} again: left to its group`);
+  const record = target.node ? recordOf(target.node) : undefined;
+  if (!record || !isRecordOf(record, action.event.eventId) || !record.mechanism.startsWith("detach") || record.state === "failed") {
+    return action.finish("skipped", `no detach for event ${action.event.eventId} is recorded on the instance's node: left as it is`);
+  }
+  const node = target.node as Node;
+  const late = Math.round((run.deps.now() - (action.event.deadline ?? action.event.time).getTime()) / 1000);
+  const why = `${action.event.instanceId} was detached from its group at the warning ${action.event.eventId} and EC2 still runs it ${late} s after the deadline; its replacement runs in its place`;
+  if (!run.deps.policy.replacement.terminateUnreclaimed) {
+    await run.nodeEvent(action, node, EVENT_REASONS.detachedInstanceTerminated, `Not terminated (replacement.terminateUnreclaimed is false): ${why}`, "Warning");
+    action.log.warn("detached instance not reclaimed; left running by policy", { state });
+    return action.finish("skipped", `left running by policy: ${why}`);
+  }
+  action.step(`terminate ${action.event.instanceId}: ${why}`);
+  if (run.dryRun) return action.finish("done", why);
+  const result = await run.deps.instances.terminate(action.event.instanceId);
+  if (result === "terminating") {
+    run.deps.metrics.add(METRICS.detachedInstancesTerminated, "Count", 1);
+    await run.nodeEvent(action, node, EVENT_REASONS.detachedInstanceTerminated, `Terminated: ${why}`, "Warning");
+    action.log.warn("detached instance terminated: EC2 had not reclaimed it", { late });
+  }
+  return action.finish("done", result === "terminating" ? why : "EC2 no longer knows the instance");
+}
+
 export const spotInterruption: SignalPlaybook = {
   kind: "spot-interruption",
   handle,
-  followUps: { "check-restarted": checkRestarted },
+  followUps: { "check-restarted": checkRestarted, "check-reclaimed": checkReclaimed },
 };
