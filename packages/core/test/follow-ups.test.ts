@@ -4,7 +4,8 @@ import { AwsContractError, mockClient, takeContractFailures } from "@spot-manage
 import fc from "fast-check";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { QueueFollowUps } from "../src/aws/follow-ups";
-import { PermanentError } from "../src/errors";
+import { MalformedEventError, PermanentError } from "../src/errors";
+import { followUpEnvelope, parseFollowUp } from "../src/events/follow-up";
 import type { FollowUp } from "../src/events/types";
 
 const CREDENTIALS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
@@ -113,5 +114,36 @@ describe("follow-ups sent to AWS keep its contracts", () => {
 
     expect(result).toEqual({ via: "queue", delaySeconds: 900 });
     expect(sqsStub).toReceiveCommandWith(SendMessageCommand, { QueueUrl: QUEUE_URL, DelaySeconds: 900 });
+  });
+});
+
+describe("a follow-up read back from the queue", () => {
+  const lifecycleFollowUp = (hookName: string): FollowUp => ({
+    action: "continue-drain",
+    attempt: 1,
+    due: new Date(NOW),
+    event: {
+      kind: "asg-terminate",
+      eventId: "c1d35b2c-5c26-4a56-8a33-0a2a8a3fb0a1",
+      instanceId: "i-1234567890abcdef0",
+      time: new Date(NOW),
+      region: "us-west-2",
+      account: "123456789012",
+      source: "aws.autoscaling",
+      detailType: "EC2 Instance-terminate Lifecycle Action",
+      lifecycle: { hookName, asgName: "spot-workers", token: "87654321-4321-4321-4321-210987654321", transition: "autoscaling:EC2_INSTANCE_TERMINATING" },
+    },
+  });
+
+  it("round-trips a lifecycle continuation through its envelope", () => {
+    const followUp = lifecycleFollowUp("spot-manager-drain");
+    const envelope = JSON.parse(JSON.stringify(followUpEnvelope(followUp, new Date(NOW)))) as { id: string; detail: unknown };
+    expect(parseFollowUp(envelope.detail, envelope.id)).toEqual(followUp);
+  });
+
+  it("refuses a lifecycle hook name Auto Scaling would never accept, naming the field, before anything is completed with it", () => {
+    const envelope = JSON.parse(JSON.stringify(followUpEnvelope(lifecycleFollowUp("Tue, 28 May 2024 09:00:00 GMT"), new Date(NOW)))) as { id: string; detail: unknown };
+    expect(() => parseFollowUp(envelope.detail, envelope.id)).toThrow(MalformedEventError);
+    expect(() => parseFollowUp(envelope.detail, envelope.id)).toThrow(/detail\.event\.lifecycle\.hookName/);
   });
 });

@@ -93,7 +93,8 @@ export class PendingTimeline {
     for (const node of this.kube.store.peekAll("nodes") as unknown as StoredLike[]) if (readyNode(node)) this.readyNodes.add(node.metadata.name ?? "");
     this.nodesBefore = this.readyNodes.size;
     for (const pod of this.kube.store.peekAll("pods") as unknown as StoredLike[]) this.onPod(pod, false);
-    this.point();
+    // the stock taken is the cluster at the start, whatever set-up time the clock has seen since
+    this.point(this.start);
     this.unsubscribe = this.kube.store.subscribe((change) => {
       if (this.endedAt !== undefined) return;
       const obj = change.object as unknown as StoredLike;
@@ -200,8 +201,8 @@ export class PendingTimeline {
     this.lastChange = now;
   }
 
-  private point(): void {
-    const at = round((Math.max(this.start, this.now()) - this.start) / 1000);
+  private point(now = this.now()): void {
+    const at = round((Math.max(this.start, now) - this.start) / 1000);
     const pending = this.pendingNow();
     const running = [...this.kube.store.peekAll("pods")].filter((p) => {
       const o = p as unknown as StoredLike;

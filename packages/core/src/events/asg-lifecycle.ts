@@ -19,17 +19,17 @@ const LAUNCHING = "autoscaling:EC2_INSTANCE_LAUNCHING";
  * Auto Scaling never sends values beyond them, and completing with one is refused every time
  * (ValidationError), so such a message is malformed: acknowledged with the reason, never retried.
  */
-const LIFECYCLE_HOOK_NAME = z
+export const LIFECYCLE_HOOK_NAME = z
   .string()
   .min(1)
   .max(255)
   .regex(/^[A-Za-z0-9\-_/]+$/, "must be a lifecycle hook name (letters, digits, '-', '_' and '/')");
-const AUTO_SCALING_GROUP_NAME = z
+export const AUTO_SCALING_GROUP_NAME = z
   .string()
   .min(1)
   .max(1600)
   .regex(/^[\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}\r\n\t]*$/u, "must be an Auto Scaling group name (no control characters)");
-const LIFECYCLE_ACTION_TOKEN = z.string().length(36, "must be a lifecycle action token (36 characters)");
+export const LIFECYCLE_ACTION_TOKEN = z.string().length(36, "must be a lifecycle action token (36 characters)");
 
 const detailSchema = z.object({
   LifecycleActionToken: LIFECYCLE_ACTION_TOKEN,

@@ -3,6 +3,7 @@
  * rebalance taint removal, launch readiness checks), carried in an EventBridge-shaped envelope.
  */
 import * as z from "zod";
+import { AUTO_SCALING_GROUP_NAME, LIFECYCLE_ACTION_TOKEN, LIFECYCLE_HOOK_NAME } from "./asg-lifecycle";
 import { INSTANCE_ID, ISO_TIME, parseOrThrow } from "./envelope";
 import { INTERRUPTION_KINDS, type FollowUp, type InterruptionEvent } from "./types";
 
@@ -24,9 +25,9 @@ const eventSchema = z.object({
   spotAction: z.enum(["terminate", "stop", "hibernate"]).optional(),
   lifecycle: z
     .object({
-      hookName: z.string(),
-      asgName: z.string(),
-      token: z.string(),
+      hookName: LIFECYCLE_HOOK_NAME,
+      asgName: AUTO_SCALING_GROUP_NAME,
+      token: LIFECYCLE_ACTION_TOKEN,
       transition: z.enum(["autoscaling:EC2_INSTANCE_TERMINATING", "autoscaling:EC2_INSTANCE_LAUNCHING"]),
       metadata: z.string().optional(),
       origin: z.string().optional(),
