@@ -46,6 +46,8 @@ export interface WorldOptions {
   clusterFailures?: unknown[];
   /** DEAD_LETTER_QUEUE_URL of the function (default: the DLQ below). */
   deadLetterQueueUrl?: string | null;
+  /** OUTCOME_EVENT_BUS of the function (default: the account's default bus; null: no outcome events). */
+  eventBus?: string | null;
 }
 
 export const DLQ_URL = "https://sqs.us-west-2.amazonaws.com/123456789012/spot-manager-interruptions-dlq";
@@ -62,6 +64,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const now = () => Date.now() - offset;
   const policy = parsePolicy(options.policy ?? {});
   const deadLetterQueueUrl = options.deadLetterQueueUrl === null ? undefined : (options.deadLetterQueueUrl ?? DLQ_URL);
+  const eventBus = options.eventBus === null ? undefined : (options.eventBus ?? "default");
   // each container builds its runtime on its first invocation, as a Lambda cold start does
   const container = () =>
     createInterruptionHandler(
@@ -76,6 +79,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
             ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
             ...(options.scheduler === false ? {} : { scheduler: { queueArn: QUEUE_ARN, roleArn: "arn:aws:iam::123456789012:role/spot-manager-scheduler", groupName: "spot-manager" } }),
             functionName: "spot-manager-interruption",
+            ...(eventBus ? { eventBus } : {}),
           },
           clients: aws.clients,
           log: recorder,
