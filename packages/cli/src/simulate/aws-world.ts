@@ -61,8 +61,8 @@ export class AwsWorld {
   readonly eventbridge: AwsClientStub<EventBridgeClient>;
   /** Events EventBridge accepted, as a rule's target would receive them, with the bus they were put on. */
   readonly busEvents: { bus: string; event: Record<string, unknown> }[] = [];
-  /** Answers for the next PutEvents calls: per entry, an error code to fail it with (undefined: accept it). */
-  private readonly putEventsAnswers: ((entry: PutEventsRequestEntry) => string | undefined)[] = [];
+  /** Answers for the next PutEvents calls: the call fails with an error, or each entry gets an error code (undefined: accepted). */
+  private readonly putEventsAnswers: (Error | ((entry: PutEventsRequestEntry) => string | undefined))[] = [];
   /** Lifecycle actions already completed (by token): a second completion fails as Auto Scaling's does. */
   private readonly completedTokens = new Set<string>();
 
@@ -179,6 +179,11 @@ export class AwsWorld {
     this.putEventsAnswers.push(failWith);
   }
 
+  /** Makes the next PutEvents call fail as a whole (after the SDK's own retries), e.g. a timeout. */
+  failPutEventsCall(error: Error): void {
+    this.putEventsAnswers.push(error);
+  }
+
   /** Events put on a bus (`default` unless named), as its rules' targets receive them. */
   eventsOnBus(bus = "default"): Record<string, unknown>[] {
     return this.busEvents.filter((e) => e.bus === bus || e.bus.endsWith(`:event-bus/${bus}`)).map((e) => e.event);
@@ -190,6 +195,7 @@ export class AwsWorld {
 
   private putEvents(entries: PutEventsRequestEntry[]) {
     const answer = this.putEventsAnswers.shift();
+    if (answer instanceof Error) throw answer;
     const results: PutEventsResultEntry[] = entries.map((entry) => {
       const code = answer?.(entry);
       if (code) return { ErrorCode: code, ErrorMessage: `${code} (faked)` };

@@ -69,10 +69,11 @@ export function entrySize(entry: PutEventsRequestEntry): number {
  * The detail as JSON within `budget` bytes: while too large, the longest top-level list is halved
  * and `truncated[field]` keeps how many items it had. Undefined when no list is left to cut.
  */
-export function fitDetail(detail: object, budget: number): string | undefined {
+export function fitDetail(detail: object, budget: number): { text: string; cut: boolean } | undefined {
   let current: Record<string, unknown> = { ...(detail as Record<string, unknown>) };
   let text = JSON.stringify(current);
   const truncated: Record<string, number> = { ...((current["truncated"] as Record<string, number> | undefined) ?? {}) };
+  let cut = false;
   while (utf8(text) > budget) {
     let longest: string | undefined;
     let longestSize = 0;
@@ -89,8 +90,9 @@ export function fitDetail(detail: object, budget: number): string | undefined {
     truncated[longest] ??= list.length;
     current = { ...current, [longest]: list.slice(0, Math.floor(list.length / 2)), truncated };
     text = JSON.stringify(current);
+    cut = true;
   }
-  return text;
+  return { text, cut };
 }
 
 interface Pending {
@@ -168,8 +170,8 @@ export class EventBridgeOutcomes implements OutcomePublisher {
     if (detail === undefined) {
       return { failure: { detailType: event.detailType, reason: "too-large", message: `the detail is over ${budget} bytes with every list emptied` } };
     }
-    entry.Detail = detail;
-    if (detail.length !== JSON.stringify(event.detail).length) this.options.log.warn("outcome event cut to fit EventBridge's 256 KB", { detailType: event.detailType });
+    entry.Detail = detail.text;
+    if (detail.cut) this.options.log.warn("outcome event cut to fit EventBridge's 256 KB", { detailType: event.detailType, truncated: JSON.parse(detail.text).truncated as unknown });
     return { event, entry, size: entrySize(entry), index };
   }
 
