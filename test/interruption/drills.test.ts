@@ -90,7 +90,7 @@ describe("a drill's spot interruption warning, from the bus through the queue", 
 
   it("a direct invoke marked as a drill is a drill too, and its dry run changes nothing", async () => {
     world = await createWorld();
-    const result = (await world.invoke({ ...fixture("spotInterruption"), drill: { dryRun: true } })) as DirectResult;
+    const result = (await world.invoke({ ...fixture<Record<string, unknown>>("spotInterruption"), drill: { dryRun: true } })) as DirectResult;
     expect(result.reports[0]?.outcome).toBe("dry-run");
     expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE).unschedulable).toBe(false);
     expect(world.aws.eventsOnBus()).toEqual([]);
