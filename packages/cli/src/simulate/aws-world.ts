@@ -63,6 +63,8 @@ export class AwsWorld {
   readonly busEvents: { bus: string; event: Record<string, unknown> }[] = [];
   /** Answers for the next PutEvents calls: the call fails with an error, or each entry gets an error code (undefined: accepted). */
   private readonly putEventsAnswers: (Error | ((entry: PutEventsRequestEntry) => string | undefined))[] = [];
+  /** Who hears of each event a bus accepted (its rules, in a test that routes them). */
+  private readonly busListeners: ((bus: string, event: Record<string, unknown>) => void)[] = [];
   /** Lifecycle actions already completed (by token): a second completion fails as Auto Scaling's does. */
   private readonly completedTokens = new Set<string>();
 
@@ -184,6 +186,11 @@ export class AwsWorld {
     this.putEventsAnswers.push(error);
   }
 
+  /** Calls `listener` with every event a bus accepts from now on (the bus as PutEvents named it). */
+  onBusEvent(listener: (bus: string, event: Record<string, unknown>) => void): void {
+    this.busListeners.push(listener);
+  }
+
   /** Events put on a bus (`default` unless named), as its rules' targets receive them. */
   eventsOnBus(bus = "default"): Record<string, unknown>[] {
     return this.busEvents.filter((e) => e.bus === bus || e.bus.endsWith(`:event-bus/${bus}`)).map((e) => e.event);
@@ -202,7 +209,7 @@ export class AwsWorld {
       const id = randomUUID();
       const bus = entry.EventBusName ?? "default";
       const account = /^arn:aws[\w-]*:events:[^:]+:(\d{12}):/.exec(bus)?.[1] ?? "123456789012";
-      this.busEvents.push({
+      const accepted = {
         bus,
         event: {
           version: "0",
@@ -215,7 +222,9 @@ export class AwsWorld {
           resources: entry.Resources ?? [],
           detail: JSON.parse(entry.Detail ?? "{}") as unknown,
         },
-      });
+      };
+      this.busEvents.push(accepted);
+      for (const listener of this.busListeners) listener(accepted.bus, accepted.event);
       return { EventId: id };
     });
     return { FailedEntryCount: results.filter((r) => r.ErrorCode).length, Entries: results };
