@@ -4,7 +4,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { errorMessage, METRICS, parseMessage, parseMessageBody, PermanentError, processMessage, RetryError, type ActionReport, type InterruptionPipeline, type Log, type MessageDeps } from "@spot-manager/core";
+import { CordonFirst, CordonFirstTicket, errorMessage, METRICS, parseMessage, parseMessageBody, PermanentError, processMessage, RetryError, type ActionReport, type InterruptionPipeline, type Log, type MessageDeps } from "@spot-manager/core";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { readInterruptionConfig } from "./lib/env";
 import { AWS_CLIENT_SETTINGS, createAwsClients, createInterruptionRuntime, type InterruptionRuntime } from "./lib/interruption-runtime";
@@ -47,11 +47,15 @@ export function queueUrlOf(arn: string): string | undefined {
 async function handleBatch(runtime: InterruptionRuntime, event: SQSEvent, context: InvocationContext): Promise<SQSBatchResponse> {
   const deadline = runtime.now() + context.getRemainingTimeInMillis();
   const pipeline = runtime.pipeline(false);
+  // every record of the batch protects its node before any of them starts draining
+  const round = new CordonFirst(event.Records.length);
   const recordHandler = async (record: SQSRecord): Promise<void> => {
     const receiveCount = Math.max(1, Number(record.attributes?.ApproximateReceiveCount) || 1);
+    const cordonFirst = new CordonFirstTicket(round);
     try {
-      await processMessage(messageDeps(runtime, pipeline), () => parseMessageBody(record.body), { deadline, receiveCount }, record.messageId);
+      await processMessage(messageDeps(runtime, pipeline), () => parseMessageBody(record.body), { deadline, receiveCount, cordonFirst }, record.messageId);
     } catch (error) {
+      cordonFirst.arrive();
       // a dependency refused for good: retrying cannot help, so the record goes to the DLQ now
       if (error instanceof PermanentError && (await deadLetter(runtime, record, error))) return;
       // a record to retry comes back after a short backoff, not after the queue's long visibility timeout

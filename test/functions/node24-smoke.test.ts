@@ -38,6 +38,8 @@ function deployedValue(name: string, stage: string): string {
     // SQS sends to the queue URL's host, not to AWS_ENDPOINT_URL
     QUEUE_URL: `${aws.url}/${ACCOUNT}/spot-manager-${stage}-interruptions`,
     QUEUE_ARN: `arn:aws:sqs:us-west-2:${ACCOUNT}:spot-manager-${stage}-interruptions`,
+    DEAD_LETTER_QUEUE_URL: `${aws.url}/${ACCOUNT}/spot-manager-${stage}-interruptions-dlq`,
+    DELIVERY_TABLE_NAME: `spot-manager-${stage}-webhook-deliveries`,
     SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/follow-up-scheduler`,
     WEBHOOK_SECRET_ARN: `arn:aws:secretsmanager:us-west-2:${ACCOUNT}:secret:spot-manager-${stage}/github-webhook-secret-AbCdEf`,
   };

@@ -8,6 +8,7 @@ import { CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand }
 import { DescribeClusterCommand } from "@aws-sdk/client-eks";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import { CoreV1Api, KubeConfig, PolicyV1Api } from "@kubernetes/client-node";
+import { syntheticEvent } from "@spot-manager/core";
 import { DEMO_INTERRUPTED_INSTANCE, DEMO_INTERRUPTED_NODE, type KubeLocal } from "@spot-manager/kube-local";
 import type { SQSBatchResponse } from "aws-lambda";
 import { afterEach, describe, expect, it } from "vitest";
@@ -342,5 +343,28 @@ describe("malformed records", () => {
     expect(response).toEqual({ batchItemFailures: [] });
     const skipped = world.recorder.lines.filter((l) => l.message === "event acknowledged without action").map((l) => String(l.extra["detail"]));
     expect(skipped).toEqual(expect.arrayContaining(["record has no body", "message must be a JSON object, got null"]));
+  });
+});
+
+describe("a mass reclaim", () => {
+  it("cordons every node of a batch before the first eviction of any of them", async () => {
+    // Prepare: warnings for every spot node of the cluster, in one batch
+    world = await createWorld();
+    const spot = world.kube.list("nodes").filter((n) => n.metadata.labels?.["eks.amazonaws.com/capacityType"] === "SPOT");
+    const warnings = spot.map((n) => {
+      const instanceId = /\/(i-[0-9a-f]+)$/.exec(String((n["spec"] as { providerID?: string }).providerID))![1]!;
+      return syntheticEvent("spot-itn", { instanceId, now: new Date(world!.now()), region: "us-west-2", account: "123456789012" });
+    });
+    // Act
+    const response = await world.invoke(world.sqs(...warnings), 26_000);
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(spot.length).toBeGreaterThan(1);
+    const log = world.kube.stats.log;
+    const cordons = log.map((r, i) => ({ r, i })).filter(({ r }) => r.method === "PATCH" && r.resource === "nodes" && r.status === 200 && spot.some((n) => r.path.includes(n.metadata.name ?? "")));
+    const firstEviction = log.findIndex((r) => r.resource === "pods/eviction");
+    expect(new Set(cordons.map(({ r }) => r.path.split("?")[0])).size).toBe(spot.length);
+    expect(firstEviction).toBeGreaterThan(-1);
+    expect(Math.max(...cordons.map(({ i }) => i))).toBeLessThan(firstEviction);
   });
 });

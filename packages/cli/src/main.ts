@@ -2,6 +2,7 @@
 import { ConfigError } from "@spot-manager/core";
 import { Command, CommanderError } from "commander";
 import { registerBench } from "./commands/bench";
+import { registerChaos } from "./commands/chaos";
 import { registerDrain } from "./commands/drain";
 import { registerDrill } from "./commands/drill";
 import { registerKubeLocal } from "./commands/kube-local";
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerSimulate(program);
   registerBench(program);
+  registerChaos(program);
   registerDrain(program);
   registerDrill(program);
   registerSynth(program);

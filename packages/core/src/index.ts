@@ -21,6 +21,7 @@ export { InterruptionPipeline } from "./pipeline/pipeline";
 export { PLAYBOOKS, type SignalPlaybook } from "./signals";
 export { isPermanentAwsError, awsFailure } from "./aws/errors";
 export { processMessage, type MessageDeps } from "./pipeline/process-message";
+export { CordonFirst, CordonFirstTicket } from "./pipeline/cordon-first";
 export type { ActionReport, ActionOutcome, Invocation, PipelineDeps } from "./pipeline/context";
 export { taintFor, taintKey, taintValue } from "./pipeline/taints";
 export * from "./eks";

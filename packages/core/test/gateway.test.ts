@@ -665,3 +665,23 @@ describe("KubeApi", () => {
     }
   });
 });
+
+describe("priority connections", () => {
+  it("a node read is not queued behind bulk requests that fill the connection pool", async () => {
+    // Prepare: two connections for bulk work, each pod list held for a second
+    const kube = await cluster();
+    kube.faults.add({ match: { resource: "pods" }, effect: { kind: "latency", ms: 1_000 } });
+    const { gateway } = connect(kube, { maxSockets: 2 });
+    const api = new KubeApi(gateway);
+    // Act: six slow lists take both bulk connections (and queue), then a node is read
+    const lists = Array.from({ length: 6 }, () => api.podsOnNode(NODE_A));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    const node = await api.getNode(NODE_A);
+    const nodeMs = Date.now() - started;
+    await Promise.all(lists);
+    // Assess: answered at once, not after the three seconds the queue would take
+    expect(node?.metadata?.name).toBe(NODE_A);
+    expect(nodeMs).toBeLessThan(800);
+  });
+});

@@ -8,6 +8,7 @@ export type { NodeLifecycleOptions } from "./control/node-lifecycle-controller";
 export { FlowControl, FLOW_CONTROL_REJECTION, type FlowControlOptions } from "./flow-control";
 export type { RequestRecord, RequestStats } from "./server";
 export type { KubeObject, Wire } from "./wire";
+export { findResource, type ResourceType } from "./resources";
 export {
   demoCluster,
   emptySeed,

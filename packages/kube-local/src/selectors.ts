@@ -535,14 +535,27 @@ export function matchesLabelSelectorObject(
 ): boolean {
   if (sel === undefined || sel === null) return false;
   if (isEmptySelector(sel)) return opts.emptyMatchesAll;
-  let requirements: LabelRequirement[];
+  const requirements = parsedSelector(sel);
+  return requirements !== undefined && matchesLabelRequirements(requirements, labels);
+}
+
+/**
+ * Parsed selectors, by the selector object: stored objects are never mutated, so one stored
+ * budget's or workload's selector is parsed once however often it is matched; undefined when invalid.
+ */
+const PARSED_SELECTORS = new WeakMap<object, LabelRequirement[] | undefined>();
+
+function parsedSelector(sel: V1LabelSelector): LabelRequirement[] | undefined {
+  if (PARSED_SELECTORS.has(sel)) return PARSED_SELECTORS.get(sel);
+  let requirements: LabelRequirement[] | undefined;
   try {
     requirements = labelSelectorObjectToRequirements(sel);
   } catch (error) {
-    if (error instanceof SelectorParseError) return false;
-    throw error;
+    if (!(error instanceof SelectorParseError)) throw error;
+    requirements = undefined;
   }
-  return matchesLabelRequirements(requirements, labels);
+  PARSED_SELECTORS.set(sel, requirements);
+  return requirements;
 }
 
 // ---------------------------------------------------------------------------------------------

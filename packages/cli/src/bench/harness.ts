@@ -18,7 +18,8 @@ export interface BenchWorld {
   kube: KubeLocal;
   aws: AwsWorld;
   reports: ActionReport[];
-  invoke(event: unknown): Promise<SQSBatchResponse | DirectResult>;
+  /** Invokes container `containerIndex` (default 0); each container has its own runtime, built on its first invocation. */
+  invoke(event: unknown, containerIndex?: number): Promise<SQSBatchResponse | DirectResult>;
   stop(): Promise<void>;
 }
 
@@ -34,21 +35,29 @@ export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyIn
   aws.addNodes(kube.list("nodes"), BENCH_CLUSTER);
   const reports: ActionReport[] = [];
   const sink = new Recorder();
-  const runtime = await createInterruptionRuntime({
-    config: { clusterName: BENCH_CLUSTER, region: "us-west-2", policy: parsePolicy(options.policy ?? {}), functionName: "spot-manager-interruption" },
-    clients: aws.clients,
-    log: sink,
-    metrics: sink,
-    kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => FUNCTION_TOKEN },
-    onReport: (r) => reports.push(r),
-  });
-  const handler = createInterruptionHandler(async () => runtime);
+  const policy = parsePolicy(options.policy ?? {});
+  // each container builds its own runtime (its own connections to the API server), as Lambda's do
+  const containers: ReturnType<typeof createInterruptionHandler>[] = [];
+  const container = () =>
+    createInterruptionHandler(() =>
+      createInterruptionRuntime({
+        config: { clusterName: BENCH_CLUSTER, region: "us-west-2", policy, functionName: "spot-manager-interruption" },
+        clients: aws.clients,
+        log: sink,
+        metrics: sink,
+        kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => FUNCTION_TOKEN },
+        onReport: (r) => reports.push(r),
+      }),
+    );
   let n = 0;
   return {
     kube,
     aws,
     reports,
-    invoke: (event) => handler(event, { getRemainingTimeInMillis: () => 900_000, awsRequestId: `bench-${(n += 1)}` }),
+    invoke: (event, containerIndex = 0) => {
+      containers[containerIndex] ??= container();
+      return containers[containerIndex](event, { getRemainingTimeInMillis: () => 900_000, awsRequestId: `bench-${(n += 1)}` });
+    },
     stop: async () => {
       aws.restore();
       await kube.stop();

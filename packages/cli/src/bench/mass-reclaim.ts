@@ -1,55 +1,103 @@
 /**
- * 50 spot nodes with 30 pods each reclaimed at once: the warnings arrive as five SQS batches of
- * ten, handled concurrently (as five Lambda containers would), with PodDisruptionBudgets on
- * every Deployment and on-demand capacity to take the pods.
+ * Spot nodes with 30 pods each reclaimed at once: the warnings arrive as SQS batches, handled by
+ * at most `concurrency` function containers at a time (the event source's maximum concurrency),
+ * each container handling its batch's records side by side, against kube-local with
+ * kube-apiserver's default in-flight limits. PodDisruptionBudgets on every Deployment, on-demand
+ * capacity to take the pods.
  */
+import { mapWithLimit } from "@spot-manager/core";
 import { benchWorld, DEFAULT_FLOW_CONTROL, flowRejections, spotWarning, sqsBatch } from "./harness";
 import { fleet } from "./seeds";
 import { round } from "./stats";
 
-const NODES = 50;
-const PODS_PER_NODE = 30;
 const WINDOW_SECONDS = 120;
 
-export async function benchMassReclaim() {
+export interface MassReclaimSpec {
+  nodes: number;
+  podsPerNode: number;
+  /** Function containers at once (the SQS event source's maximum concurrency). */
+  concurrency: number;
+  /** Records per SQS batch (more than 10 needs a batching window on the event source). */
+  batchSize: number;
+  receivers: number;
+  targets: { allCordonedSeconds?: number; allDrainedSeconds: number; requestsPerNodeAtMost?: number };
+}
+
+export const MASS_RECLAIM_50: MassReclaimSpec = { nodes: 50, podsPerNode: 30, concurrency: 5, batchSize: 10, receivers: 16, targets: { allDrainedSeconds: WINDOW_SECONDS } };
+/** The fleet the issue measures: 500 nodes x 30 pods, ten containers at once. */
+export const MASS_RECLAIM_500: MassReclaimSpec = {
+  nodes: 500,
+  podsPerNode: 30,
+  concurrency: 10,
+  batchSize: 50,
+  receivers: 150,
+  targets: { allCordonedSeconds: 15, allDrainedSeconds: WINDOW_SECONDS, requestsPerNodeAtMost: 30 + 10 },
+};
+
+export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) {
   const { sources, receivers, sourceNodes } = fleet({
-    sources: { count: NODES, podsEach: PODS_PER_NODE, maxPods: PODS_PER_NODE },
-    receivers: { count: 16, maxPods: 110 },
+    sources: { count: spec.nodes, podsEach: spec.podsPerNode, maxPods: spec.podsPerNode },
+    receivers: { count: spec.receivers, maxPods: 110 },
     replicasPerDeployment: 50,
     pdb: { maxUnavailable: "20%" },
     terminationGracePeriodSeconds: 2,
   });
+  const seeding = Date.now();
   const world = await benchWorld(sources, { policy: { podEvents: false } });
   try {
     await world.kube.seed(receivers);
     world.aws.addNodes(world.kube.list("nodes"), "bench");
+    const seedSeconds = round((Date.now() - seeding) / 1000, 1);
     world.kube.stats.reset();
     const now = new Date();
     const warnings = sourceNodes.map((n) => spotWarning(n.instanceId, now));
     const started = Date.now();
-    const batches = Array.from({ length: Math.ceil(warnings.length / 10) }, (_, i) => warnings.slice(i * 10, i * 10 + 10));
-    const answers = await Promise.all(batches.map((b) => world.invoke(sqsBatch(b))));
+    const batches = Array.from({ length: Math.ceil(warnings.length / spec.batchSize) }, (_, i) => warnings.slice(i * spec.batchSize, (i + 1) * spec.batchSize));
+    // at most `concurrency` containers, each taking the next batch when it is done with one
+    const free = Array.from({ length: spec.concurrency }, (_, i) => i);
+    const answers = await mapWithLimit(batches, spec.concurrency, async (b) => {
+      const container = free.shift() ?? 0;
+      try {
+        return await world.invoke(sqsBatch(b), container);
+      } finally {
+        free.push(container);
+      }
+    });
     const failures = answers.reduce((n, a) => n + ("batchItemFailures" in a ? a.batchItemFailures.length : 0), 0);
     const spot = world.reports.filter((r) => r.kind === "spot-interruption");
     const cordoned = spot.map((r) => r.cordonedAt ?? Number.POSITIVE_INFINITY);
     const drained = spot.map((r) => r.drain?.finishedAt ?? Number.POSITIVE_INFINITY);
-    const leftBehind = world.kube.list("pods").filter((p) => sourceNodes.some((n) => n.name === (p["spec"] as { nodeName?: string }).nodeName)).length;
+    const onReclaimed = new Set(sourceNodes.map((n) => n.name));
+    const leftBehind = world.kube.list("pods").filter((p) => onReclaimed.has((p["spec"] as { nodeName?: string }).nodeName ?? "")).length;
+    const allCordonedSeconds = round((Math.max(...cordoned) - started) / 1000, 2);
     const allDrainedSeconds = round((Math.max(...drained) - started) / 1000, 2);
+    const requestsPerNode = round(world.kube.stats.total / spec.nodes, 1);
+    const { targets } = spec;
     return {
-      nodes: NODES,
-      podsPerNode: PODS_PER_NODE,
+      nodes: spec.nodes,
+      podsPerNode: spec.podsPerNode,
+      functionConcurrency: spec.concurrency,
+      batchSize: spec.batchSize,
       pdb: "maxUnavailable 20% on every Deployment",
-      allCordonedSeconds: round((Math.max(...cordoned) - started) / 1000, 2),
+      seedSeconds,
+      firstCordonedSeconds: round((Math.min(...cordoned) - started) / 1000, 2),
+      medianCordonedSeconds: round(([...cordoned].sort((a, b) => a - b)[Math.floor(cordoned.length / 2)]! - started) / 1000, 2),
+      allCordonedSeconds,
       allDrainedSeconds,
-      apiRequestsPerNode: round(world.kube.stats.total / NODES, 1),
+      apiRequestsPerNode: requestsPerNode,
       flowControl: { ...DEFAULT_FLOW_CONTROL, rejected: flowRejections(world.kube) },
       share429: round((world.kube.stats.byStatus.get(429) ?? 0) / Math.max(1, world.kube.stats.total), 3),
       pdbRefusals: spot.reduce((n, r) => n + (r.drain?.blockedByPdb ?? 0), 0),
       deadlineMisses: spot.filter((r) => !r.deadlineMet).length,
       podsLeftOnReclaimedNodes: leftBehind,
       recordsReturnedToQueue: failures,
-      targets: { fullyDrainedWithinSeconds: WINDOW_SECONDS },
-      met: spot.length === NODES && leftBehind === 0 && allDrainedSeconds < WINDOW_SECONDS,
+      targets,
+      met:
+        spot.length === spec.nodes &&
+        leftBehind === 0 &&
+        allDrainedSeconds < targets.allDrainedSeconds &&
+        (targets.allCordonedSeconds === undefined || allCordonedSeconds < targets.allCordonedSeconds) &&
+        (targets.requestsPerNodeAtMost === undefined || requestsPerNode <= targets.requestsPerNodeAtMost),
     };
   } finally {
     await world.stop();

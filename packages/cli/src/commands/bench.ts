@@ -3,10 +3,10 @@ import type { Command } from "commander";
 import { benchBundle } from "../bench/bundle";
 import { benchCordonLatency } from "../bench/cordon-latency";
 import { benchDrain110 } from "../bench/drain-node";
-import { benchMassReclaim } from "../bench/mass-reclaim";
+import { benchMassReclaim, MASS_RECLAIM_50, MASS_RECLAIM_500 } from "../bench/mass-reclaim";
 import { positiveNumber, UsageError } from "../options";
 
-const PARTS = ["cordon", "drain", "mass-reclaim", "bundle"] as const;
+const PARTS = ["cordon", "drain", "mass-reclaim", "mass-reclaim-500", "bundle"] as const;
 
 interface BenchFlags {
   only?: string;
@@ -36,7 +36,11 @@ export function registerBench(program: Command): void {
       }
       if (chosen.includes("mass-reclaim")) {
         step("mass reclaim of 50 nodes x 30 pods");
-        out["massReclaim"] = await benchMassReclaim();
+        out["massReclaim"] = await benchMassReclaim(MASS_RECLAIM_50);
+      }
+      if (chosen.includes("mass-reclaim-500")) {
+        step("mass reclaim of 500 nodes x 30 pods, ten containers at once");
+        out["massReclaim500"] = await benchMassReclaim(MASS_RECLAIM_500);
       }
       if (chosen.includes("bundle")) {
         step("handler bundle and cold import");

@@ -48,7 +48,7 @@ function progressLog(clock: ScaledClock, origin: number, print: (line: string) =
         print(`${at()} ${String(extra["kind"])} for ${String(extra["instanceId"])} received (event ${String(extra["eventId"]).slice(0, 8)}…)`);
         break;
       case "drain finished":
-        print(`${at()} ${String(who)} drained: ${String(extra["evicted"])} evicted, ${String(extra["forceDeleted"])} deleted, ${String(extra["blockedByPdb"])} PDB refusals, ${String(extra["remaining"])} left`);
+        print(`${at()} ${String(who)} drain finished: ${String(extra["evicted"])} evicted, ${String(extra["forceDeleted"])} deleted, ${String(extra["blockedByPdb"])} PDB refusals, ${Array.isArray(extra["left"]) ? extra["left"].length : 0} left`);
         break;
       case "lifecycle action completed":
         print(`${at()} ${String(who)} lifecycle action completed: ${String(extra["result"])}`);

@@ -64,14 +64,14 @@ export class KubeApi {
 
   /** The node, or undefined when there is none of that name. */
   async getNode(name: string, deadline?: number): Promise<Node | undefined> {
-    const result = await this.send<Node>({ method: "GET", path: `/api/v1/nodes/${encodeURIComponent(name)}`, ...(deadline ? { deadline } : {}) });
+    const result = await this.send<Node>({ method: "GET", path: `/api/v1/nodes/${encodeURIComponent(name)}`, priority: true, ...(deadline ? { deadline } : {}) });
     if (result.outcome === "not-found") return undefined;
     if (result.outcome !== "ok") throw failureOf(result, `get node ${name}`);
     return result.body;
   }
 
   async listNodes(selectors: { labelSelector?: string; fieldSelector?: string } = {}, deadline?: number): Promise<Node[]> {
-    return this.listAll<Node>("/api/v1/nodes", selectors, "list nodes", deadline);
+    return this.listAll<Node>("/api/v1/nodes", selectors, "list nodes", deadline, true);
   }
 
   /**
@@ -80,6 +80,7 @@ export class KubeApi {
    */
   async patchNode(name: string, patch: unknown, type: PatchType): Promise<{ result: "ok"; node: Node } | { result: "conflict" } | { result: "not-found" }> {
     const response = await this.send<Node>({
+      priority: true,
       method: "PATCH",
       path: `/api/v1/nodes/${encodeURIComponent(name)}`,
       body: patch,
@@ -157,12 +158,12 @@ export class KubeApi {
     await this.ok({ method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: { apiVersion: "v1", kind: "Event", ...event } }, `create event ${event.reason ?? ""}`);
   }
 
-  private async listAll<T>(path: string, selectors: { labelSelector?: string; fieldSelector?: string }, what: string, deadline?: number): Promise<T[]> {
+  private async listAll<T>(path: string, selectors: { labelSelector?: string; fieldSelector?: string }, what: string, deadline?: number, priority = false): Promise<T[]> {
     const items: T[] = [];
     let token: string | undefined;
     do {
       const body: ListBody<T> = await this.ok<ListBody<T>>(
-        { method: "GET", path, query: { ...selectors, limit: PAGE_SIZE, continue: token }, ...(deadline ? { deadline } : {}) },
+        { method: "GET", path, query: { ...selectors, limit: PAGE_SIZE, continue: token }, ...(priority ? { priority } : {}), ...(deadline ? { deadline } : {}) },
         what,
       );
       items.push(...(body.items ?? []));

@@ -60,6 +60,8 @@ export interface KubeRequest {
   deadline?: number;
   /** Set false to get the first answer as it is (no retries). */
   retry?: boolean;
+  /** Sent over connections of its own, never queued behind bulk work (a cordon behind a node's evictions). */
+  priority?: boolean;
 }
 
 export interface RequestInfo {
@@ -84,6 +86,9 @@ export interface GatewayOptions {
   now?: () => number;
   onRequest?: (info: RequestInfo) => void;
 }
+
+/** Connections kept apart for priority requests: few are needed, as they are few. */
+const PRIORITY_SOCKETS = 8;
 
 const RETRYABLE: ReadonlySet<Outcome> = new Set(["throttled", "server-error", "unavailable", "network-error"]);
 
@@ -116,6 +121,8 @@ export class KubeGateway {
   /** Requests sent (attempts included), for benchmarks and diagnostics. */
   requests = 0;
   private readonly agent: HttpAgent | HttpsAgent;
+  /** Connections for priority requests (node reads and writes), so evictions never hold a cordon up. */
+  private readonly priorityAgent: HttpAgent | HttpsAgent;
   private readonly secure: boolean;
   private readonly opts: Required<Omit<GatewayOptions, "onRequest">> & Pick<GatewayOptions, "onRequest">;
 
@@ -136,16 +143,19 @@ export class KubeGateway {
       onRequest: options.onRequest,
     };
     this.secure = endpoint.server.startsWith("https:");
-    this.agent = this.secure
-      ? new HttpsAgent({
-          keepAlive: true,
-          maxSockets: this.opts.maxSockets,
-          ...(endpoint.caPem ? { ca: endpoint.caPem } : {}),
-          ...(endpoint.clientCertPem ? { cert: endpoint.clientCertPem } : {}),
-          ...(endpoint.clientKeyPem ? { key: endpoint.clientKeyPem } : {}),
-          rejectUnauthorized: !endpoint.insecureSkipTlsVerify,
-        })
-      : new HttpAgent({ keepAlive: true, maxSockets: this.opts.maxSockets });
+    const agent = (maxSockets: number) =>
+      this.secure
+        ? new HttpsAgent({
+            keepAlive: true,
+            maxSockets,
+            ...(endpoint.caPem ? { ca: endpoint.caPem } : {}),
+            ...(endpoint.clientCertPem ? { cert: endpoint.clientCertPem } : {}),
+            ...(endpoint.clientKeyPem ? { key: endpoint.clientKeyPem } : {}),
+            rejectUnauthorized: !endpoint.insecureSkipTlsVerify,
+          })
+        : new HttpAgent({ keepAlive: true, maxSockets });
+    this.agent = agent(this.opts.maxSockets);
+    this.priorityAgent = agent(PRIORITY_SOCKETS);
   }
 
   /** Sends a request, retrying transient failures; never throws for an HTTP answer. */
@@ -178,6 +188,7 @@ export class KubeGateway {
 
   close(): void {
     this.agent.destroy();
+    this.priorityAgent.destroy();
   }
 
   private async attempt<T>(request: KubeRequest, attempt: number): Promise<KubeResult<T>> {
@@ -199,7 +210,7 @@ export class KubeGateway {
     // answers in time) and never past it (a hung one leaves time for what must follow)
     const timeoutMs = request.deadline !== undefined ? Math.max(1_000, Math.min(this.opts.maxRequestTimeoutMs, request.deadline - started)) : this.opts.requestTimeoutMs;
     try {
-      const { status, text, retryAfter } = await this.exchange(url, request.method, headers, payload, timeoutMs);
+      const { status, text, retryAfter } = await this.exchange(url, request.method, headers, payload, timeoutMs, request.priority ? this.priorityAgent : this.agent);
       this.opts.onRequest?.({ method: request.method, path: url.pathname, status, ms: this.opts.now() - started, attempt });
       const json = parseJson(text);
       const error = status >= 300 ? (json as KubeStatus | undefined) : undefined;
@@ -219,10 +230,17 @@ export class KubeGateway {
     }
   }
 
-  private exchange(url: URL, method: Method, headers: Record<string, string>, payload: string | undefined, timeoutMs: number): Promise<{ status: number; text: string; retryAfter?: number }> {
+  private exchange(
+    url: URL,
+    method: Method,
+    headers: Record<string, string>,
+    payload: string | undefined,
+    timeoutMs: number,
+    agent: HttpAgent | HttpsAgent,
+  ): Promise<{ status: number; text: string; retryAfter?: number }> {
     const send = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, agent: this.agent, timeout: timeoutMs }, (res: IncomingMessage) => {
+      const req = send(url, { method, headers, agent, timeout: timeoutMs }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
         res.on("error", reject);

@@ -9,6 +9,7 @@ import type { EventRecorder } from "../kube/recorder";
 import type { Log, Metrics } from "../observability";
 import type { OutcomePublisher } from "../outcomes/publisher";
 import type { Policy } from "../policy/policy";
+import type { CordonFirstTicket } from "./cordon-first";
 
 export interface PipelineDeps {
   clusterName: string;
@@ -36,6 +37,8 @@ export interface Invocation {
    * invoke). Above 1 the earlier receive did not finish, so its work is resumed, not taken for a duplicate.
    */
   receiveCount?: number;
+  /** This record's place in its batch's cordon-first round (every node of a batch protected before any drain starts). */
+  cordonFirst?: CordonFirstTicket;
 }
 
 /** `continuing`: the drain outlived this invocation and goes on in a follow-up message. */

@@ -35,6 +35,7 @@ export async function processMessage(deps: MessageDeps, parse: () => ParsedMessa
   try {
     parsed = parse();
   } catch (error) {
+    invocation.cordonFirst?.arrive();
     if (error instanceof SkipError) return [skipped(error, deps, { eventId: messageId, kind: "unknown", instanceId: "" })];
     throw error;
   }
@@ -69,6 +70,8 @@ export async function processMessage(deps: MessageDeps, parse: () => ParsedMessa
       retry ??= error;
     }
   }
+  // done with this record: it no longer holds the batch's drains back
+  invocation.cordonFirst?.arrive();
   if (retry !== undefined) throw retry;
   if (permanent) throw permanent;
   return reports;

@@ -252,6 +252,8 @@ export class ActionRunner {
     const deadline = Math.min(plan.until, lambdaLimit);
     const policy = limitedByLambda ? { ...plan.policy, atDeadline: "leave" as const } : plan.policy;
     action.step(`drain before ${iso(deadline)}${policy.atDeadline === "delete" ? " (delete what is left then)" : ""}`);
+    // the other records of the batch cordon their nodes before this one's evictions begin
+    await action.invocation.cordonFirst?.beforeDrain();
     const name = node.metadata?.name ?? "";
     if (!action.continuation) await this.nodeEvent(action, node, EVENT_REASONS.drainStarted, `Draining ${name} for ${action.event.kind} ${action.event.eventId}; deadline ${iso(plan.eventDeadline)}`);
     const report = await drainNode({ kube: action.kube, now: deps.now, sleep: deps.sleep, random: deps.random, log }, { node: name, deadline, policy, dryRun: this.dryRun });

@@ -7,10 +7,11 @@
  */
 import { ApiError } from "../errors";
 import { syncPdbStatus, DELETION_TIMEOUT_MS, type Pdb } from "../pdb";
+import { matchesLabelSelectorObject } from "../selectors";
 import type { Registry } from "../registry";
 import { RESOURCES } from "../resources";
 import type { StoredChange } from "../store";
-import { clone } from "../wire";
+import { clone, type KubeObject } from "../wire";
 import type { EventRecorder } from "./event-recorder";
 import { WorkQueue } from "./work-queue";
 
@@ -27,6 +28,9 @@ export class DisruptionController {
   readonly syncDelayMs: number;
   private readonly deletionTimeoutMs: number;
   private readonly queue: WorkQueue;
+  /** Which budgets selected each pod at its last change, so a pod that leaves a selector still moves that budget. */
+  private readonly budgetsOfPod = new Map<string, string[]>();
+  private readonly generations = new Map<string, number>();
 
   constructor(
     private readonly registry: Registry,
@@ -39,7 +43,28 @@ export class DisruptionController {
   }
 
   start(): void {
-    for (const pdb of this.registry.store.peekAll(PDBS.storage)) this.enqueue(pdb.metadata.namespace, pdb.metadata.name);
+    for (const pdb of this.registry.store.peekAll(PDBS.storage)) {
+      this.generations.set(`${pdb.metadata.namespace ?? ""}/${pdb.metadata.name ?? ""}`, pdb.metadata.generation ?? 1);
+      this.enqueue(pdb.metadata.namespace, pdb.metadata.name);
+    }
+    this.indexPods(undefined);
+  }
+
+  /** The budgets each pod (of a namespace, or all) is selected by. */
+  private indexPods(namespace: string | undefined): void {
+    for (const pod of this.registry.store.peekAll("pods", namespace)) {
+      const budgets = this.budgetsSelecting(pod);
+      const key = `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
+      if (budgets.length > 0) this.budgetsOfPod.set(key, budgets);
+      else this.budgetsOfPod.delete(key);
+    }
+  }
+
+  private budgetsSelecting(pod: KubeObject): string[] {
+    return this.registry.store
+      .peekAll(PDBS.storage, pod.metadata.namespace)
+      .filter((pdb) => matchesLabelSelectorObject((pdb as Pdb).spec?.selector, pod.metadata.labels ?? {}, { emptyMatchesAll: true }))
+      .map((pdb) => pdb.metadata.name ?? "");
   }
 
   stop(): void {
@@ -57,9 +82,23 @@ export class DisruptionController {
   onChange(change: StoredChange): void {
     if (change.storage === PDBS.storage) {
       if (change.type !== "DELETED") this.enqueue(change.object.metadata.namespace, change.object.metadata.name);
+      // a new budget or a new selector: which pods each budget selects is looked at again (status writes keep the generation)
+      const key = `${change.object.metadata.namespace ?? ""}/${change.object.metadata.name ?? ""}`;
+      const generation = change.type === "DELETED" ? undefined : (change.object.metadata.generation ?? 1);
+      if (this.generations.get(key) !== generation) {
+        if (generation === undefined) this.generations.delete(key);
+        else this.generations.set(key, generation);
+        this.indexPods(change.object.metadata.namespace);
+      }
     } else if (change.storage === "pods") {
-      // any pod change may move a budget (its labels may have left a selector), so all of its namespace's budgets look again
-      for (const pdb of this.registry.store.peekAll(PDBS.storage, change.object.metadata.namespace)) this.enqueue(pdb.metadata.namespace, pdb.metadata.name);
+      // the budgets that select the pod now, and those that selected it before (its labels may have left a selector)
+      const pod = change.object;
+      const key = `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
+      const before = this.budgetsOfPod.get(key) ?? [];
+      const now = change.type === "DELETED" ? [] : this.budgetsSelecting(pod);
+      if (now.length > 0) this.budgetsOfPod.set(key, now);
+      else this.budgetsOfPod.delete(key);
+      for (const name of new Set([...before, ...now])) this.enqueue(pod.metadata.namespace, name);
     }
   }
 
