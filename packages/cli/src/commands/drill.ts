@@ -163,6 +163,9 @@ export async function runDrill(flags: DrillFlags, clients: DrillClients = AWS_DR
     const detail = (finished["detail"] ?? {}) as { complete?: boolean; podsLeft?: number; deadlineMet?: boolean };
     if (detail.complete !== true) throw new CommandFailedError(`the drill's drain finished incomplete: ${detail.podsLeft ?? "some"} pods left on the node`);
     if (detail.deadlineMet !== true) out.error("the drill's drain finished after its deadline");
+  } catch (error) {
+    if (abort.signal.aborted) throw new CommandFailedError("interrupted: stopped waiting (the drill itself goes on in the stage)");
+    throw error;
   } finally {
     process.removeListener("SIGINT", interrupt);
     if (watch) for (const problem of await watch.close()) out.error(`could not remove what the drill's watch made: ${problem}`);
