@@ -12,9 +12,10 @@ import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import type { IService } from "kubernetes-models/v1/Service";
 import { describe, expect, it } from "vitest";
+import { notice } from "../quiet";
 import { DEPLOY, hasKubectl, kustomize, readManifests, validateManifest, type Manifest } from "./manifests";
 
-if (!hasKubectl) console.warn("kubectl not found on PATH: the `kubectl kustomize deploy/overlays/<env>` rendering tests are skipped");
+if (!hasKubectl) notice("kubectl not found on PATH: the `kubectl kustomize deploy/overlays/<env>` rendering tests are skipped");
 
 const OVERLAYS = ["dev", "prod"] as const;
 const BASE_FILES = readdirSync(join(DEPLOY, "base")).filter((f) => f.endsWith(".yaml") && f !== "kustomization.yaml");

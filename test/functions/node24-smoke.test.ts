@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture } from "../fixtures";
 import { synthVariant, type SynthesizedVariant } from "../stacks/variants";
 import { json, startFakeAws, xml, type FakeAws } from "./fake-aws";
+import { notice } from "../quiet";
 import { node24 } from "./node24";
 
 const run = promisify(execFile);
@@ -134,7 +135,7 @@ afterAll(async () => {
 describe("the function bundles under Node.js 24", () => {
   it("finds a Node.js 24 binary (npm's node-linux package), or says why the smoke runs are skipped", (ctx) => {
     if (!("path" in binary)) {
-      console.warn(`Node.js 24 smoke runs skipped: ${binary.missing}`);
+      notice(`Node.js 24 smoke runs skipped: ${binary.missing}`);
       return ctx.skip();
     }
     expect(binary.version).toMatch(/^v24\./);

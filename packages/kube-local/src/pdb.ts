@@ -71,8 +71,8 @@ export interface PdbSync {
 }
 
 /** What the disruption controller's sync writes for a budget now (trySync, or failSafe when the count cannot be made). */
-export function syncPdbStatus(store: ObjectStore, pdb: Pdb, now: Date, deletionTimeoutMs = DELETION_TIMEOUT_MS): PdbSync {
-  const pods = podsForPdb(store, pdb);
+export function syncPdbStatus(store: ObjectStore, pdb: Pdb, now: Date, deletionTimeoutMs = DELETION_TIMEOUT_MS, selected?: readonly Pod[]): PdbSync {
+  const pods = selected ? [...selected] : podsForPdb(store, pdb);
   const events: PdbSync["events"] = [];
   if (pods.length === 0) events.push({ type: "Normal", reason: "NoPods", message: "No matching pods found" });
 

@@ -34,7 +34,12 @@ export interface RequestRecord {
   path: string;
   verb?: string | undefined;
   resource?: string | undefined;
+  namespace?: string | undefined;
+  name?: string | undefined;
   status: number;
+  /** A Status answer's reason and its causes' reasons (e.g. TooManyRequests with DisruptionBudget): what a client tells apart by. */
+  reason?: string | undefined;
+  causes?: string[] | undefined;
   ms: number;
 }
 
@@ -45,6 +50,7 @@ export class RequestStats {
   /** Answers by HTTP status, over every request (the log keeps only the latest). */
   readonly byStatus = new Map<number, number>();
   readonly log: RequestRecord[] = [];
+  private readonly listeners = new Set<(entry: RequestRecord) => void>();
   constructor(private readonly logLimit = 10_000) {}
 
   record(entry: RequestRecord): void {
@@ -54,6 +60,13 @@ export class RequestStats {
     this.byStatus.set(entry.status, (this.byStatus.get(entry.status) ?? 0) + 1);
     this.log.push(entry);
     if (this.log.length > this.logLimit) this.log.shift();
+    for (const listener of [...this.listeners]) listener(entry);
+  }
+
+  /** Calls `listener` with every request as it is answered; returns the call that stops it. */
+  subscribe(listener: (entry: RequestRecord) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   count(verb: string, resource: string): number {
@@ -114,12 +127,15 @@ export function createApiServer(deps: ServerDeps, tls?: { certPem: string; keyPe
       subresource: route.kind === "resource" ? route.subresource : undefined,
     };
     res.on("finish", () => {
+      const status = statusSent.get(res);
       deps.stats.record({
         method: facts.method,
         path: facts.path,
         verb: facts.verb,
         resource: facts.subresource ? `${facts.resource}/${facts.subresource}` : facts.resource,
+        ...(route.kind === "resource" ? { namespace: route.namespace, name: route.name } : {}),
         status: res.statusCode,
+        ...(status ? { reason: status.reason, causes: (status.details?.causes ?? []).map((c) => c.reason ?? "").filter(Boolean) } : {}),
         ms: performance.now() - started,
       });
     });
@@ -599,7 +615,11 @@ function sendJson(res: ServerResponse, code: number, body: unknown, headers: Rec
   res.end(text);
 }
 
+/** The Status each failed request was answered with, for the request log. */
+const statusSent = new WeakMap<ServerResponse, Status>();
+
 function sendStatus(res: ServerResponse, status: Status, headers: Record<string, string> = {}): void {
+  statusSent.set(res, status);
   sendJson(res, status.code, status, headers);
 }
 

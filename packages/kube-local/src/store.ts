@@ -120,7 +120,8 @@ export class ObjectStore {
 
   private record(change: StoredChange): void {
     this.history.push(change);
-    if (this.history.length > this.historyLimit) this.history.splice(0, this.history.length - this.historyLimit);
+    // trimmed a quarter at a time: dropping one entry per change would move the whole history each time
+    if (this.history.length > this.historyLimit * 1.25) this.history.splice(0, this.history.length - this.historyLimit);
     for (const listener of [...this.listeners]) listener(change);
   }
 

@@ -27,6 +27,29 @@ describe("fault injection", () => {
     expect((await core.readNamespacedPod({ name: pod, namespace: "shop" })).metadata?.deletionTimestamp).toBeUndefined();
   });
 
+  it("tells subscribers each answered request, with the pod it named and the Status reasons a client tells apart by", async () => {
+    // Prepare: a throttled eviction, then a budget that holds (checkout: maxUnavailable 1 over 3 pods)
+    const { kube, core } = await startHarness({ seed: "demo" });
+    const seen: { resource?: string | undefined; name?: string | undefined; status: number; reason?: string | undefined; causes?: string[] | undefined }[] = [];
+    const stop = kube.stats.subscribe((r) => seen.push({ resource: r.resource, name: r.name, status: r.status, reason: r.reason, causes: r.causes }));
+    kube.faults.add({ match: { resource: "pods/eviction" }, effect: { kind: "status", code: 429, retryAfterSeconds: 1 }, times: 1 });
+    const checkout = (await core.listNamespacedPod({ namespace: "shop", labelSelector: "app=checkout" })).items.map((p) => p.metadata!.name!);
+    const evict = (name: string) => failure(core.createNamespacedPodEviction({ name, namespace: "shop", body: { metadata: { name } } }));
+    // Act
+    await evict(checkout[0]!);
+    await core.createNamespacedPodEviction({ name: checkout[0]!, namespace: "shop", body: { metadata: { name: checkout[0]! } } });
+    await evict(checkout[1]!);
+    stop();
+    await core.readNamespacedPod({ name: checkout[2]!, namespace: "shop" });
+    // Assess: the throttled answer has no DisruptionBudget cause, the budget's has; nothing after stop()
+    expect(seen.filter((r) => r.resource === "pods/eviction")).toEqual([
+      { resource: "pods/eviction", name: checkout[0], status: 429, reason: "TooManyRequests", causes: [] },
+      { resource: "pods/eviction", name: checkout[0], status: 201, reason: undefined, causes: [] },
+      { resource: "pods/eviction", name: checkout[1], status: 429, reason: "TooManyRequests", causes: ["DisruptionBudget"] },
+    ]);
+    expect(seen.at(-1)?.resource).toBe("pods/eviction");
+  });
+
   it("drops the connection without an answer", async () => {
     const { kube } = await startHarness({ seed: "demo" });
     kube.faults.add({ match: { verb: "list", resource: "nodes" }, effect: { kind: "drop" }, times: 1 });

@@ -10,13 +10,14 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_INTERRUPTED_NODE, startKubeLocal, type KubeLocal, type KubeLocalOptions } from "../src/index";
 import { startHarness } from "./harness";
+import { notice } from "../../../test/quiet";
 
 const run = promisify(execFile);
 const hasKubectl = await run("kubectl", ["version", "--client", "-o", "json"]).then(
   () => true,
   () => false,
 );
-if (!hasKubectl) console.warn("kubectl not found on PATH: the kubectl parity tests are skipped");
+if (!hasKubectl) notice("kubectl not found on PATH: the kubectl parity tests are skipped");
 
 let dir: string;
 beforeAll(async () => {

@@ -7,6 +7,7 @@ import { createInterruptionRuntime } from "../../../../functions/lib/interruptio
 import { AwsWorld } from "./aws-world";
 import { ScaledClock } from "./clock";
 import type { Scenario } from "./scenarios";
+import { TimelineRecorder, type Timeline } from "./timeline";
 
 export const SIM_CLUSTER = "demo";
 const QUEUE_ARN = "arn:aws:sqs:us-west-2:123456789012:spot-manager-interruptions";
@@ -30,12 +31,16 @@ export interface ScenarioRun {
   kubernetesEvents: number;
   batchFailures: number;
   wallSeconds: number;
+  /** What the run looked like over time (lanes per node, pods Pending and Running), for the picture. */
+  timeline: Timeline;
 }
 
 export interface RunOptions {
   timeScale: number;
   policy?: PolicyInput;
   progress: (line: string) => void;
+  /** Names the run in its timeline when a scenario plays several (default "as played"). */
+  label?: string;
 }
 
 /** Prints the moments worth seeing while it runs, in simulated seconds since the scenario began. */
@@ -152,9 +157,15 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
     const handler = createInterruptionHandler(async () => runtime);
     let delivered = 0;
     clock.start();
+    const timeline = new TimelineRecorder(kube, clock.now, origin);
+    timeline.start();
     for (const step of scenario.steps) {
       const wait = origin + step.at - clock.now();
-      if (wait > 0) clock.advance(wait);
+      if (wait > 0) {
+        const from = clock.now();
+        clock.advance(wait);
+        timeline.skip(from, clock.now());
+      }
       const followUps = step.deliverFollowUps ? aws.queuedFollowUps().slice(delivered) : [];
       delivered += followUps.length;
       const batch = [...step.batch, ...followUps.map((f) => f.body)];
@@ -176,6 +187,7 @@ export async function runScenario(scenario: Scenario, options: RunOptions): Prom
       kubernetesEvents: kube.list("events").length,
       batchFailures,
       wallSeconds: (Date.now() - started) / 1000,
+      timeline: timeline.finish(options.label ?? "as played", reports),
     };
   } finally {
     aws.restore();

@@ -4,12 +4,12 @@
  * and the node lifecycle controller (condition and cordon taints).
  */
 import type { Registry } from "../registry";
-import type { StoredChange } from "../store";
 import { DisruptionController, type DisruptionControllerOptions } from "./disruption-controller";
 import { EventRecorder } from "./event-recorder";
 import { NamespaceController, type NamespaceControllerOptions } from "./namespace-controller";
 import { NodeIpamController, type NodeIpamOptions } from "./node-ipam-controller";
 import { NodeLifecycleController, type NodeLifecycleOptions } from "./node-lifecycle-controller";
+import type { QueuedController } from "./work-queue";
 
 export interface ControllerManagerOptions {
   /** PodDisruptionBudget status; `false` leaves status to whoever writes /status. */
@@ -40,7 +40,7 @@ export class ControllerManager {
     this.namespace = options.namespace === false ? undefined : new NamespaceController(registry, options.namespace);
   }
 
-  private get all(): { onChange(c: StoredChange): void; start(): void; stop(): void; idle(): Promise<void>; busy(): boolean }[] {
+  private get all(): QueuedController[] {
     return [this.disruption, this.nodeLifecycle, this.nodeIpam, this.namespace].filter((c) => c !== undefined);
   }
 

@@ -11,9 +11,10 @@ import { matchesLabelSelectorObject } from "../selectors";
 import type { Registry } from "../registry";
 import { RESOURCES } from "../resources";
 import type { StoredChange } from "../store";
+import { asPod, type Pod } from "../objects";
 import { clone, type KubeObject } from "../wire";
 import type { EventRecorder } from "./event-recorder";
-import { WorkQueue } from "./work-queue";
+import { QueuedController } from "./work-queue";
 
 const PDBS = RESOURCES.find((r) => r.plural === "poddisruptionbudgets")!;
 
@@ -24,12 +25,13 @@ export interface DisruptionControllerOptions {
   deletionTimeoutMs?: number;
 }
 
-export class DisruptionController {
+export class DisruptionController extends QueuedController {
   readonly syncDelayMs: number;
   private readonly deletionTimeoutMs: number;
-  private readonly queue: WorkQueue;
   /** Which budgets selected each pod at its last change, so a pod that leaves a selector still moves that budget. */
   private readonly budgetsOfPod = new Map<string, string[]>();
+  /** The pods each budget selects, as last stored: a sync counts these, not every pod of the namespace. */
+  private readonly podsOfBudget = new Map<string, Map<string, Pod>>();
   private readonly generations = new Map<string, number>();
 
   constructor(
@@ -37,9 +39,9 @@ export class DisruptionController {
     private readonly recorder: EventRecorder,
     options: DisruptionControllerOptions = {},
   ) {
+    super();
     this.syncDelayMs = options.syncDelayMs ?? 20;
     this.deletionTimeoutMs = options.deletionTimeoutMs ?? DELETION_TIMEOUT_MS;
-    this.queue = new WorkQueue((key) => this.sync(key));
   }
 
   start(): void {
@@ -52,12 +54,23 @@ export class DisruptionController {
 
   /** The budgets each pod (of a namespace, or all) is selected by. */
   private indexPods(namespace: string | undefined): void {
-    for (const pod of this.registry.store.peekAll("pods", namespace)) {
-      const budgets = this.budgetsSelecting(pod);
-      const key = `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
-      if (budgets.length > 0) this.budgetsOfPod.set(key, budgets);
-      else this.budgetsOfPod.delete(key);
+    for (const pod of this.registry.store.peekAll("pods", namespace)) this.indexPod(pod, this.budgetsSelecting(pod));
+  }
+
+  /** Records which budgets select a pod (and the pod under each); returns the budgets that selected it before. */
+  private indexPod(pod: KubeObject, budgets: string[]): string[] {
+    const namespace = pod.metadata.namespace ?? "";
+    const key = `${namespace}/${pod.metadata.name ?? ""}`;
+    const before = this.budgetsOfPod.get(key) ?? [];
+    for (const name of before) this.podsOfBudget.get(`${namespace}/${name}`)?.delete(key);
+    if (budgets.length > 0) this.budgetsOfPod.set(key, budgets);
+    else this.budgetsOfPod.delete(key);
+    for (const name of budgets) {
+      const pods = this.podsOfBudget.get(`${namespace}/${name}`) ?? new Map<string, Pod>();
+      pods.set(key, asPod(pod));
+      this.podsOfBudget.set(`${namespace}/${name}`, pods);
     }
+    return before;
   }
 
   private budgetsSelecting(pod: KubeObject): string[] {
@@ -65,18 +78,6 @@ export class DisruptionController {
       .peekAll(PDBS.storage, pod.metadata.namespace)
       .filter((pdb) => matchesLabelSelectorObject((pdb as Pdb).spec?.selector, pod.metadata.labels ?? {}, { emptyMatchesAll: true }))
       .map((pdb) => pdb.metadata.name ?? "");
-  }
-
-  stop(): void {
-    this.queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  busy(): boolean {
-    return this.queue.busy();
   }
 
   onChange(change: StoredChange): void {
@@ -93,11 +94,8 @@ export class DisruptionController {
     } else if (change.storage === "pods") {
       // the budgets that select the pod now, and those that selected it before (its labels may have left a selector)
       const pod = change.object;
-      const key = `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
-      const before = this.budgetsOfPod.get(key) ?? [];
       const now = change.type === "DELETED" ? [] : this.budgetsSelecting(pod);
-      if (now.length > 0) this.budgetsOfPod.set(key, now);
-      else this.budgetsOfPod.delete(key);
+      const before = this.indexPod(pod, now);
       for (const name of new Set([...before, ...now])) this.enqueue(pod.metadata.namespace, name);
     }
   }
@@ -107,12 +105,12 @@ export class DisruptionController {
     this.queue.add(`${namespace}/${name}`, delayMs, { background });
   }
 
-  private sync(key: string): void {
+  protected sync(key: string): void {
     const [namespace = "", name = ""] = key.split("/");
     const stored = this.registry.store.peek(PDBS.storage, namespace, name) as Pdb | undefined;
     if (!stored || stored.metadata.deletionTimestamp) return;
     const now = this.registry.now();
-    const result = syncPdbStatus(this.registry.store, stored, now, this.deletionTimeoutMs);
+    const result = syncPdbStatus(this.registry.store, stored, now, this.deletionTimeoutMs, [...(this.podsOfBudget.get(key)?.values() ?? [])]);
     for (const event of result.events) this.recorder.record(PDBS, stored, event.type, event.reason, event.message);
     try {
       this.registry.update(PDBS, namespace, name, { ...clone(stored), status: result.status }, { subresource: "status" });

@@ -30,10 +30,13 @@ export class EventRecorder {
   constructor(
     private readonly registry: Registry,
     private readonly component: string,
+    /** `false` records nothing: a simulation whose own Events would only be load (benchmarks). */
+    private readonly enabled = true,
   ) {}
 
   /** Records an event about `object` (of `resource`); never throws, as a recorder must not fail its controller. */
   record(resource: ResourceType, object: KubeObject, type: EventType, reason: string, message: string, details: EventDetails = {}): void {
+    if (!this.enabled) return;
     const namespace = object.metadata.namespace ?? "default";
     // the kubelet and the node controller refer to a node by its name, also as its uid
     const uid = resource.kind === "Node" ? object.metadata.name : object.metadata.uid;

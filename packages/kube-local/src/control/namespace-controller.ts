@@ -11,7 +11,7 @@ import type { Registry } from "../registry";
 import { RESOURCES, type ResourceType } from "../resources";
 import type { StoredChange } from "../store";
 import { clone, isRecord, type KubeObject } from "../wire";
-import { WorkQueue } from "./work-queue";
+import { QueuedController } from "./work-queue";
 
 const NAMESPACES = RESOURCES.find((r) => r.plural === "namespaces" && r.group === "")!;
 const FINALIZER = "kubernetes";
@@ -23,32 +23,19 @@ export interface NamespaceControllerOptions {
   syncDelayMs?: number;
 }
 
-export class NamespaceController {
-  private readonly queue: WorkQueue;
+export class NamespaceController extends QueuedController {
   private readonly syncDelayMs: number;
 
   constructor(
     private readonly registry: Registry,
     options: NamespaceControllerOptions = {},
   ) {
+    super();
     this.syncDelayMs = options.syncDelayMs ?? 0;
-    this.queue = new WorkQueue((name) => this.sync(name));
   }
 
   start(): void {
     for (const ns of this.registry.store.peekAll(NAMESPACES.storage)) if (ns.metadata.deletionTimestamp) this.queue.add(ns.metadata.name ?? "", this.syncDelayMs);
-  }
-
-  stop(): void {
-    this.queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  busy(): boolean {
-    return this.queue.busy();
   }
 
   onChange(change: StoredChange): void {
@@ -58,7 +45,7 @@ export class NamespaceController {
     if (ns?.metadata.deletionTimestamp) this.queue.add(namespace, this.syncDelayMs);
   }
 
-  private sync(name: string): void {
+  protected sync(name: string): void {
     const ns = this.registry.store.peek(NAMESPACES.storage, undefined, name);
     if (!ns?.metadata.deletionTimestamp) return;
     const remaining = new Map<string, number>();

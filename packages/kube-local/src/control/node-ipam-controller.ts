@@ -8,7 +8,7 @@ import type { Registry } from "../registry";
 import { RESOURCES } from "../resources";
 import type { StoredChange } from "../store";
 import { clone, isRecord } from "../wire";
-import { WorkQueue } from "./work-queue";
+import { QueuedController } from "./work-queue";
 
 const NODES = RESOURCES.find((r) => r.plural === "nodes" && r.group === "")!;
 
@@ -17,42 +17,29 @@ export interface NodeIpamOptions {
   clusterCidr?: string;
 }
 
-export class NodeIpamController {
-  private readonly queue: WorkQueue;
+export class NodeIpamController extends QueuedController {
   private readonly prefix: string;
 
   constructor(
     private readonly registry: Registry,
     options: NodeIpamOptions = {},
   ) {
+    super();
     const cidr = options.clusterCidr ?? "10.244.0.0/16";
     const match = /^(\d+)\.(\d+)\.0\.0\/16$/.exec(cidr);
     if (!match) throw new Error(`clusterCidr must be a /16 like 10.244.0.0/16, got "${cidr}"`);
     this.prefix = `${match[1]}.${match[2]}`;
-    this.queue = new WorkQueue((name) => this.sync(name));
   }
 
   start(): void {
     for (const node of this.registry.store.peekAll(NODES.storage)) this.queue.add(node.metadata.name ?? "", 0);
   }
 
-  stop(): void {
-    this.queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  busy(): boolean {
-    return this.queue.busy();
-  }
-
   onChange(change: StoredChange): void {
     if (change.storage === NODES.storage && change.type === "ADDED") this.queue.add(change.object.metadata.name ?? "", 0);
   }
 
-  private sync(name: string): void {
+  protected sync(name: string): void {
     const node = this.registry.store.peek(NODES.storage, undefined, name);
     const spec = isRecord(node?.["spec"]) ? (node["spec"] as Record<string, unknown>) : {};
     if (!node || spec["podCIDR"]) return;

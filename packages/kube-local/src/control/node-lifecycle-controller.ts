@@ -12,7 +12,7 @@ import type { Registry } from "../registry";
 import { RESOURCES } from "../resources";
 import type { StoredChange } from "../store";
 import { clone, type Wire } from "../wire";
-import { WorkQueue } from "./work-queue";
+import { QueuedController } from "./work-queue";
 
 const NODES = RESOURCES.find((r) => r.plural === "nodes" && r.group === "")!;
 type Taint = Wire<V1Taint>;
@@ -65,39 +65,26 @@ export function reconcileTaints(current: readonly Taint[], wanted: readonly Tain
   return [...kept, ...added];
 }
 
-export class NodeLifecycleController {
-  private readonly queue: WorkQueue;
+export class NodeLifecycleController extends QueuedController {
   private readonly syncDelayMs: number;
 
   constructor(
     private readonly registry: Registry,
     options: NodeLifecycleOptions = {},
   ) {
+    super();
     this.syncDelayMs = options.syncDelayMs ?? 0;
-    this.queue = new WorkQueue((name) => this.sync(name));
   }
 
   start(): void {
     for (const node of this.registry.store.peekAll(NODES.storage)) this.queue.add(node.metadata.name ?? "", this.syncDelayMs);
   }
 
-  stop(): void {
-    this.queue.stop();
-  }
-
-  idle(): Promise<void> {
-    return this.queue.idle();
-  }
-
-  busy(): boolean {
-    return this.queue.busy();
-  }
-
   onChange(change: StoredChange): void {
     if (change.storage === NODES.storage && change.type !== "DELETED") this.queue.add(change.object.metadata.name ?? "", this.syncDelayMs);
   }
 
-  private sync(name: string): void {
+  protected sync(name: string): void {
     const stored = this.registry.store.peek(NODES.storage, undefined, name);
     if (!stored) return;
     const node = asNode(stored);

@@ -3,6 +3,8 @@
  * time anyone asked for it, and handled after that delay. `idle()` waits for the work that is due
  * soon; far-off rechecks (a budget's expiring disruption entries) do not keep it busy.
  */
+import type { StoredChange } from "../store";
+
 export class WorkQueue {
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; due: number; background: boolean }>();
   private waiters: (() => void)[] = [];
@@ -56,5 +58,31 @@ export class WorkQueue {
     const waiters = this.waiters;
     this.waiters = [];
     for (const resolve of waiters) resolve();
+  }
+}
+
+/**
+ * A controller over a work queue, as kube-controller-manager's are: changes queue keys, `sync`
+ * handles one key at a time. Subclasses say which changes queue what (`onChange`), what is queued
+ * at start, and what a sync does.
+ */
+export abstract class QueuedController {
+  protected readonly queue = new WorkQueue((key) => this.sync(key));
+
+  abstract start(): void;
+  abstract onChange(change: StoredChange): void;
+  protected abstract sync(key: string): void;
+
+  stop(): void {
+    this.queue.stop();
+  }
+
+  /** Resolves once no foreground sync is queued. */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  busy(): boolean {
+    return this.queue.busy();
   }
 }

@@ -33,6 +33,8 @@ export interface SimulationOptions {
   deployments?: boolean;
   daemonSets?: boolean;
   garbageCollector?: boolean;
+  /** The simulated components' Events (Scheduled, Started, Killing, ...); off only where they are mere load, as in benchmarks. */
+  events?: boolean;
 }
 
 type Controller = (registry: Registry, events: SimEvents) => number;
@@ -52,6 +54,11 @@ export class Simulation {
   private readonly kubeletEvents: EventRecorder;
   /** Pods bound to a node that has no pod CIDR yet, by node: they start once it has one. */
   private readonly waitingForNetwork = new Map<string, Set<string>>();
+  /** Pods bound to each node, kept from the store's changes (the network plugin looks at its node's only). */
+  private readonly podsByNode = new Map<string, Map<string, Pod>>();
+  private readonly nodeOfPod = new Map<string, string>();
+  /** When the last controller pass ended, and how long it took: passes are spaced by their own cost. */
+  private lastPass = { endedAt: 0, tookMs: 0 };
   private readonly killed = new Set<string>();
   private readonly schedulable = new Map<string, boolean>();
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -63,13 +70,14 @@ export class Simulation {
     this.timeScale = options.timeScale ?? 1;
     this.podStartupSeconds = options.podStartupSeconds ?? 2;
     this.kubelet = options.kubelet ?? true;
+    const events = options.events ?? true;
     this.events = {
-      scheduler: new EventRecorder(registry, "default-scheduler"),
-      replicaSet: new EventRecorder(registry, "replicaset-controller"),
-      deployment: new EventRecorder(registry, "deployment-controller"),
-      daemonSet: new EventRecorder(registry, "daemonset-controller"),
+      scheduler: new EventRecorder(registry, "default-scheduler", events),
+      replicaSet: new EventRecorder(registry, "replicaset-controller", events),
+      deployment: new EventRecorder(registry, "deployment-controller", events),
+      daemonSet: new EventRecorder(registry, "daemonset-controller", events),
     };
-    this.kubeletEvents = new EventRecorder(registry, "kubelet");
+    this.kubeletEvents = new EventRecorder(registry, "kubelet", events);
     const enabled = (flag: boolean | undefined) => flag ?? true;
     this.controllers = [
       ...(enabled(options.deployments) ? [reconcileDeployments] : []),
@@ -82,7 +90,10 @@ export class Simulation {
 
   start(): void {
     this.unsubscribe = this.registry.store.subscribe((change) => this.onChange(change));
-    for (const pod of this.registry.store.peekAll(PODS.storage)) this.watchPod(asPod(pod));
+    for (const pod of this.registry.store.peekAll(PODS.storage)) {
+      this.indexPod(asPod(pod), false);
+      this.watchPod(asPod(pod));
+    }
     if (this.kubelet) {
       for (const node of this.registry.store.peekAll(NODES.storage)) this.watchNode(node.metadata.name ?? "");
       this.renewLeases();
@@ -95,7 +106,10 @@ export class Simulation {
   stop(): void {
     this.stopped = true;
     this.unsubscribe?.();
-    if (this.scheduled) clearImmediate(this.scheduled);
+    if (this.scheduled) {
+      clearImmediate(this.scheduled);
+      clearTimeout(this.scheduled as unknown as NodeJS.Timeout);
+    }
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     for (const timer of this.startTimers.values()) clearTimeout(timer);
     for (const { timer } of this.deleteTimers.values()) clearTimeout(timer);
@@ -112,7 +126,10 @@ export class Simulation {
 
   private onChange(change: StoredChange): void {
     if (QUIET_STORAGE.has(change.storage)) return;
-    if (change.storage === PODS.storage) this.watchPod(asPod(change.object), change.type === "DELETED");
+    if (change.storage === PODS.storage) {
+      this.indexPod(asPod(change.object), change.type === "DELETED");
+      this.watchPod(asPod(change.object), change.type === "DELETED");
+    }
     if (change.storage === NODES.storage && this.kubelet) {
       const name = change.object.metadata.name ?? "";
       if (change.type === "DELETED") this.schedulable.delete(name);
@@ -178,16 +195,42 @@ export class Simulation {
 
   private kick(): void {
     if (this.stopped || this.scheduled) return;
-    this.scheduled = setImmediate(() => {
+    // a pass over a large cluster is spaced from the last by as long as that one took, so the
+    // controllers never hold the process (and the API server it serves) more than half the time
+    const wait = Math.max(0, this.lastPass.endedAt + this.lastPass.tookMs - performance.now());
+    const run = () => {
       this.scheduled = undefined;
       this.reconcile();
-    });
+    };
+    this.scheduled = wait > 1 ? (setTimeout(run, wait) as unknown as NodeJS.Immediate) : setImmediate(run);
   }
 
   private reconcile(): void {
     // writes trigger onChange, which schedules the next pass; one pass per turn keeps the loop fair
+    const started = performance.now();
     for (const controller of this.controllers) controller(this.registry, this.events);
+    const ended = performance.now();
+    this.lastPass = { endedAt: ended, tookMs: ended - started };
     if (!this.scheduled) this.maybeIdle();
+  }
+
+  private indexPod(pod: Pod, deleted: boolean): void {
+    const key = `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
+    const before = this.nodeOfPod.get(key);
+    const nodeName = deleted ? undefined : pod.spec?.nodeName;
+    if (before !== undefined && before !== nodeName) {
+      const pods = this.podsByNode.get(before);
+      pods?.delete(key);
+      if (pods?.size === 0) this.podsByNode.delete(before);
+    }
+    if (nodeName === undefined) {
+      this.nodeOfPod.delete(key);
+      return;
+    }
+    this.nodeOfPod.set(key, nodeName);
+    const pods = this.podsByNode.get(nodeName) ?? new Map<string, Pod>();
+    pods.set(key, pod);
+    this.podsByNode.set(nodeName, pods);
   }
 
   private maybeIdle(): void {
@@ -283,7 +326,7 @@ export class Simulation {
     if (!pod.spec?.hostNetwork) {
       // the network plugin hands out addresses from the node's pod CIDR; without one the pod waits
       const cidr = node.spec?.podCIDR;
-      const allocated = cidr ? allocatePodIp(cidr, this.registry.store.peekAll(PODS.storage).map(asPod), nodeName) : undefined;
+      const allocated = cidr ? allocatePodIp(cidr, [...(this.podsByNode.get(nodeName)?.values() ?? [])], nodeName) : undefined;
       if (!allocated) {
         const waiting = this.waitingForNetwork.get(nodeName) ?? new Set<string>();
         waiting.add(`${namespace}/${name}/${uid}`);
