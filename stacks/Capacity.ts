@@ -26,6 +26,7 @@ import { Cluster } from "./Cluster";
 import { acceptWildcards, spotManagerFunction } from "./functions";
 import { ALARMS, resourceNames } from "./names";
 import { Observability } from "./Observability";
+import { grantOutcomeEvents } from "./outcomes";
 import { grantWithoutResourceScope } from "./permissions";
 
 /** The stage's node groups with the seed architecture's rule: spot first, on-demand as base and fallback. */
@@ -57,7 +58,7 @@ export interface CapacityOutputs {
 
 export function Capacity({ stack, app }: StackContext): CapacityOutputs {
   const { clusterName, config } = use(Cluster);
-  const { topic } = use(Observability);
+  const { topic, outcomeBus } = use(Observability);
   const settings = config.capacity;
   if (!settings.enabled) return {};
   // validated at synth: a bad policy fails here, with the field named
@@ -112,6 +113,7 @@ export function Capacity({ stack, app }: StackContext): CapacityOutputs {
     fn.addToRolePolicy(new iam.PolicyStatement({ sid: "AutoScalingGroups", actions: [...CAPACITY_IAM_ACTIONS.autoScalingGroupWrite], resources: asgArns }));
   }
   topic.grantPublish(fn);
+  grantOutcomeEvents(fn, outcomeBus);
   acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; node group and Auto Scaling group ARNs hold ids AWS assigns, so each named group is granted as <cluster>/<group>/* or autoScalingGroup:*:autoScalingGroupName/<name>.", [
     "Action::kms:GenerateDataKey*",
     { regex: "/^Resource::arn:<AWS::Partition>:eks:[^:]+:[^:]+:nodegroup\\/[^/*]+\\/[^/*]+\\/\\*$/g" },

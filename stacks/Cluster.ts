@@ -60,6 +60,9 @@ const FUNCTION_AWS_APIS: Record<string, ec2.InterfaceVpcEndpointAwsService> = {
   Scheduler: new ec2.InterfaceVpcEndpointAwsService("scheduler"),
 };
 
+/** Where outcome events go (PutEvents), when the stage publishes them. */
+const OUTCOME_EVENTS_API: Record<string, ec2.InterfaceVpcEndpointAwsService> = { Events: ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE };
+
 /**
  * An EKS managed node group (AL2023) labelled with its capacity group, so workloads and reports can
  * tell groups apart. No desired size in the template: EKS starts the group at min, and from then on
@@ -234,7 +237,7 @@ function kubernetesClientNetwork(stack: StackContext["stack"], vpc: ec2.IVpc, su
   if (config.network.awsApiAccess === "vpc-endpoints") {
     const endpoints = new ec2.SecurityGroup(stack, "AwsApiEndpoints", { vpc, description: "Interface endpoints for the AWS APIs spot-manager's functions call", allowAllOutbound: false });
     endpoints.addIngressRule(securityGroup, ec2.Port.tcp(443), "spot-manager functions to AWS APIs");
-    for (const [id, service] of Object.entries(FUNCTION_AWS_APIS)) {
+    for (const [id, service] of Object.entries({ ...FUNCTION_AWS_APIS, ...(config.outcomes.enabled ? OUTCOME_EVENTS_API : {}) })) {
       // open: false, only the functions' group is admitted (not the whole VPC CIDR)
       new ec2.InterfaceVpcEndpoint(stack, `${id}Endpoint`, { vpc, service, subnets, securityGroups: [endpoints], privateDnsEnabled: true, open: false });
     }

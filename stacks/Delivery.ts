@@ -25,6 +25,7 @@ import { Cluster } from "./Cluster";
 import { acceptWildcards, spotManagerFunction } from "./functions";
 import { imageRepositoryName, resourceNames } from "./names";
 import { Observability } from "./Observability";
+import { grantOutcomeEvents } from "./outcomes";
 import { grantWithoutResourceScope } from "./permissions";
 
 /** The IAM5 finding of a secret granted by name (its ARN ends in Secrets Manager's random suffix). */
@@ -40,7 +41,7 @@ export interface DeliveryOutputs {
 
 export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
   const { config } = use(Cluster);
-  const { topic } = use(Observability);
+  const { topic, outcomeBus } = use(Observability);
   const settings = config.delivery;
   if (!settings.enabled) return {};
   const names = resourceNames(app.stage);
@@ -202,6 +203,7 @@ export function Delivery({ stack, app }: StackContext): DeliveryOutputs {
     config,
   );
   topic.grantPublish(notify);
+  grantOutcomeEvents(notify, outcomeBus);
   acceptWildcards(notify, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic.", ["Action::kms:GenerateDataKey*"]);
   const pattern = buildStateChangePattern(projectName);
   rules.push(

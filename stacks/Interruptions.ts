@@ -25,7 +25,8 @@ import { acceptWildcards, spotManagerFunction } from "./functions";
 import { ALARMS, resourceNames } from "./names";
 import { Observability } from "./Observability";
 import { grantWithoutResourceScope } from "./permissions";
-import { SIGNAL_RULES } from "./rules";
+import { grantOutcomeEvents } from "./outcomes";
+import { signalRules } from "./rules";
 
 export interface InterruptionsOutputs {
   queue: sqs.IQueue;
@@ -54,7 +55,7 @@ export function rbacManifests(): Record<string, unknown>[] {
 
 export function Interruptions({ stack, app }: StackContext): InterruptionsOutputs {
   const { cluster, clusterName, config, kubernetesClients } = use(Cluster);
-  const { topic } = use(Observability);
+  const { topic, outcomeBus } = use(Observability);
   const names = resourceNames(app.stage);
   const settings = config.interruptions;
   const timeout = settings.lambda.timeoutSeconds;
@@ -75,7 +76,7 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
   });
 
   const undelivered = undeliveredEventsQueue(stack, "Interruptions", app.stage, topic, config);
-  const rules = SIGNAL_RULES.map(
+  const rules = signalRules({ drills: config.drills.viaEventBridge }).map(
     (rule) =>
       new events.Rule(stack, rule.id, {
         ruleName: names.signalRule(rule.id),
@@ -178,6 +179,7 @@ export function Interruptions({ stack, app }: StackContext): InterruptionsOutput
     }
   }
   topic.grantPublish(fn);
+  grantOutcomeEvents(fn, outcomeBus);
   acceptWildcards(fn, "kms:GenerateDataKey* is how the CDK grants publishing to the encrypted topic; lifecycle actions and replacement requests reach only this cluster's groups, and terminations only its instances (tag conditions), node groups only this cluster's; schedules only the follow-up group.", [
     "Action::kms:GenerateDataKey*",
     { regex: "/^Resource::arn:<AWS::Partition>:autoscaling:[^:]+:[^:]+:autoScalingGroup:\\*:autoScalingGroupName\\/\\*$/g" },

@@ -1,7 +1,7 @@
 /**
- * The notification topic every function and alarm publishes to, and the stage's dashboard. It comes
- * before the stacks it watches, so it shows their alarms and fixed-name resources by name (names.ts);
- * the alarms themselves live next to what they watch.
+ * The notification topic every function and alarm publishes to, the bus outcome events go to, and
+ * the stage's dashboard. It comes before the stacks it watches, so it shows their alarms and
+ * fixed-name resources by name (names.ts); the alarms themselves live next to what they watch.
  */
 import { Duration, Stack } from "aws-cdk-lib";
 import * as cloudwatch from "aws-cdk-lib/aws-cloudwatch";
@@ -14,9 +14,12 @@ import { METRICS, METRICS_NAMESPACE } from "@spot-manager/core";
 import { Cluster } from "./Cluster";
 import type { StageConfig } from "./config";
 import { ALARMS, resourceNames, STACK_IDS } from "./names";
+import { outcomeBus, type OutcomeBus } from "./outcomes";
 
 export interface ObservabilityOutputs {
   topic: sns.ITopic;
+  /** Where outcome events go; undefined when the stage turned them off. */
+  outcomeBus?: OutcomeBus;
 }
 
 /** A metric the interruption function emits with a `kind` dimension, summed over every other dimension. */
@@ -55,6 +58,7 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
   key.grant(new iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
   const topic = new sns.Topic(stack, "Notifications", { topicName: names.notificationTopic, masterKey: key, enforceSSL: true });
   for (const email of config.notifications.emails) topic.addSubscription(new subscriptions.EmailSubscription(email));
+  const bus = outcomeBus(stack, config);
 
   const shown = new Map<string, cloudwatch.IAlarm>();
   const alarm = (name: string) => {
@@ -98,5 +102,6 @@ export function Observability({ stack, app }: StackContext): ObservabilityOutput
       ],
     ],
   });
-  return { topic };
+  if (bus) stack.addOutputs({ OutcomeEventBus: bus.arn });
+  return { topic, ...(bus ? { outcomeBus: bus } : {}) };
 }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
-import { ConfigError, describeZodIssues, policySchema, scheduledBuildSchema } from "@spot-manager/core";
+import { ConfigError, describeZodIssues, EVENT_BUS_NAME_OR_ARN, policySchema, scheduledBuildSchema } from "@spot-manager/core";
 import { DEFAULT_KUBERNETES_VERSION, KUBERNETES_VERSIONS } from "./kubernetes";
 import { DEFAULT_IMAGE_NAME, imageRepositoryName, resourceNames, validateStageName } from "./names";
 
@@ -151,6 +151,16 @@ const stageSchema = z
       })
       .prefault({}),
     notifications: z.strictObject({ emails: z.array(z.email()).default([]) }).prefault({}),
+    /** What spot-manager did, as EventBridge events (source spot-manager): Node Protected, Drain Finished, ... */
+    outcomes: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        /** "default" (the account's default bus), the name of a bus in this account and region, or a bus ARN. */
+        eventBus: z.string().regex(EVENT_BUS_NAME_OR_ARN, "must be \"default\", an event bus name or an event bus ARN").default("default"),
+        /** Create the bus `eventBus` names with this stage (a name, not "default" or an ARN). */
+        createEventBus: z.boolean().default(false),
+      })
+      .prefault({}),
     observability: z
       .strictObject({
         /** The alarms on drains and function errors; the DLQ, queue age and delivery-failure alarms are always on. */
@@ -170,6 +180,8 @@ const stageSchema = z
       .prefault({}),
     drills: z
       .strictObject({
+        /** The interruption rules also match the drill source (spot-manager.drill): `spot-manager drill --via eventbridge` takes the real path. */
+        viaEventBridge: z.boolean().default(true),
         fis: z
           .strictObject({ enabled: z.boolean().default(true), instanceCount: z.number().int().min(1).max(50).default(1), durationBeforeInterruptionMinutes: z.number().int().min(2).max(15).default(2) })
           .prefault({}),
@@ -288,6 +300,11 @@ const stageSchema = z
       const why = cluster.endpointAccess === "private" ? 'with endpointAccess "private" (functions and the kubectl provider run in the VPC)' : "when the functions run in the VPC";
       if (!cluster.import.privateSubnetIds) issue(["cluster", "import", "privateSubnetIds"], `is required ${why}`);
       if (!cluster.import.clusterSecurityGroupId) issue(["cluster", "import", "clusterSecurityGroupId"], `is required ${why}`);
+    }
+
+    const outcomes = config.outcomes;
+    if (outcomes.createEventBus && (outcomes.eventBus === "default" || outcomes.eventBus.startsWith("arn:"))) {
+      issue(["outcomes", "createEventBus"], `needs outcomes.eventBus to name the bus to create (not "default" or an ARN), got "${outcomes.eventBus}"`, true);
     }
 
     const lambda = config.interruptions.lambda;

@@ -1,10 +1,13 @@
 /**
  * The EventBridge patterns for the six signals, exactly as AWS emits them (source + detail-type,
- * with the detail filters that keep out what the function would only acknowledge).
+ * with the detail filters that keep out what the function would only acknowledge). Each also
+ * matches the drill source with the same detail-type and filters, and no other source, so a drill
+ * put on the bus takes the path a real signal takes (unless the stage turns drills off there).
  */
 import {
   ASG_LAUNCH_DETAIL_TYPE,
   ASG_TERMINATE_DETAIL_TYPE,
+  DRILL_SOURCE,
   HEALTH_DETAIL_TYPE,
   REBALANCE_DETAIL_TYPE,
   SPOT_INTERRUPTION_DETAIL_TYPE,
@@ -32,7 +35,7 @@ const INSTANCE_SIGNAL_AGE = 3600;
 /** Lifecycle hooks spot-manager completes are named with this prefix; other teams' hooks stay theirs. */
 export const LIFECYCLE_HOOK_PREFIX = "spot-manager-";
 
-export const SIGNAL_RULES: readonly SignalRule[] = [
+const AWS_SIGNAL_RULES: readonly SignalRule[] = [
   {
     id: "SpotInterruptionWarning",
     description: "EC2 Spot Instance Interruption Warning: drain before the two minutes run out",
@@ -71,3 +74,11 @@ export const SIGNAL_RULES: readonly SignalRule[] = [
     maxEventAgeSeconds: 24 * 3600,
   },
 ];
+
+/** The rules as deployed: AWS's source first, then the drill source (left out when `drills` is false). */
+export function signalRules(options: { drills: boolean }): SignalRule[] {
+  return AWS_SIGNAL_RULES.map((rule) => ({ ...rule, pattern: { ...rule.pattern, source: options.drills ? [...rule.pattern.source, DRILL_SOURCE] : [...rule.pattern.source] } }));
+}
+
+/** The rules of a stage with the default settings (drills through EventBridge on). */
+export const SIGNAL_RULES: readonly SignalRule[] = signalRules({ drills: true });

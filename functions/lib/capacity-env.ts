@@ -1,6 +1,6 @@
 /** Reads the capacity function's configuration from its environment once, typed, failing with the variable named. */
 import * as z from "zod";
-import { parseCapacityPolicy, type CapacityPolicy } from "@spot-manager/core";
+import { EVENT_BUS_NAME_OR_ARN, OUTCOME_BUS_ENV, parseCapacityPolicy, type CapacityPolicy } from "@spot-manager/core";
 import { jsonVariable, readEnv } from "./runtime";
 
 /** The variables the Capacity stack sets on the function. */
@@ -12,6 +12,8 @@ export const CAPACITY_ENV = {
   topicArn: "NOTIFICATION_TOPIC_ARN",
   /** "true" or "1": plan and report, change nothing. */
   dryRun: "DRY_RUN",
+  /** The bus for Capacity Fallback Started / Ended (a name or an ARN); optional. */
+  eventBus: OUTCOME_BUS_ENV,
 } as const;
 
 const flag = z
@@ -25,6 +27,7 @@ const envSchema = z.object({
   [CAPACITY_ENV.policy]: z.string().min(1),
   [CAPACITY_ENV.topicArn]: z.string().startsWith("arn:").optional(),
   [CAPACITY_ENV.dryRun]: flag,
+  [CAPACITY_ENV.eventBus]: z.string().regex(EVENT_BUS_NAME_OR_ARN, "must be an event bus name or ARN").optional(),
   AWS_LAMBDA_FUNCTION_NAME: z.string().default("spot-manager-capacity"),
 });
 
@@ -35,6 +38,8 @@ export interface CapacityConfig {
   topicArn?: string;
   dryRun: boolean;
   functionName: string;
+  /** Where outcome events go; none are published without it. */
+  eventBus?: string;
 }
 
 /** Validates the environment; a bad or missing variable throws ConfigError naming it. */
@@ -49,5 +54,6 @@ export function readCapacityConfig(env: Record<string, string | undefined>): Cap
     ...(topicArn ? { topicArn } : {}),
     dryRun: e[CAPACITY_ENV.dryRun],
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+    ...(e[CAPACITY_ENV.eventBus] ? { eventBus: e[CAPACITY_ENV.eventBus] } : {}),
   };
 }

@@ -6,12 +6,15 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { EKSClient } from "@aws-sdk/client-eks";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SNSClient } from "@aws-sdk/client-sns";
 import {
   CapacityApplier,
   CapacityObserver,
+  EventBridgeOutcomes,
   noCapacityNotifications,
   SnsCapacityNotifier,
+  withFallbackOutcomes,
   type CapacityRunDeps,
   type Log,
   type Metrics,
@@ -23,11 +26,13 @@ export interface CapacityClients {
   autoscaling: AutoScalingClient;
   cloudwatch: CloudWatchClient;
   sns: SNSClient;
+  /** For outcome events (made from the region when absent). */
+  eventbridge?: EventBridgeClient;
 }
 
 export function createCapacityClients(region: string): CapacityClients {
   const config = { region };
-  return { eks: new EKSClient(config), autoscaling: new AutoScalingClient(config), cloudwatch: new CloudWatchClient(config), sns: new SNSClient(config) };
+  return { eks: new EKSClient(config), autoscaling: new AutoScalingClient(config), cloudwatch: new CloudWatchClient(config), sns: new SNSClient(config), eventbridge: new EventBridgeClient(config) };
 }
 
 export interface CapacityRuntime {
@@ -47,6 +52,9 @@ export interface CapacityRuntimeOptions {
 
 export function createCapacityRuntime(options: CapacityRuntimeOptions): CapacityRuntime {
   const { config, clients, log, metrics } = options;
+  const now = options.now ?? Date.now;
+  const notifier = config.topicArn ? new SnsCapacityNotifier(clients.sns, config.topicArn) : noCapacityNotifications;
+  const outcomes = config.eventBus ? new EventBridgeOutcomes(clients.eventbridge ?? new EventBridgeClient({ region: config.region }), { eventBus: config.eventBus, log, metrics, now }) : undefined;
   return {
     config,
     log,
@@ -54,10 +62,11 @@ export function createCapacityRuntime(options: CapacityRuntimeOptions): Capacity
     deps: {
       source: new CapacityObserver(clients, { clusterName: config.clusterName }),
       writer: new CapacityApplier(clients, { clusterName: config.clusterName }),
-      notifier: config.topicArn ? new SnsCapacityNotifier(clients.sns, config.topicArn) : noCapacityNotifications,
+      // Capacity Fallback Started / Ended go out with the notification, once it was accepted
+      notifier: outcomes ? withFallbackOutcomes(notifier, outcomes) : notifier,
       log,
       metrics,
-      now: options.now ?? Date.now,
+      now,
     },
   };
 }

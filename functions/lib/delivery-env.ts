@@ -4,7 +4,7 @@
  */
 import * as z from "zod";
 import { jsonVariable, readEnv } from "./runtime";
-import { BranchPatterns, ConfigError, describeZodIssues, parseScheduledBuilds, type ScheduledBuild } from "@spot-manager/core";
+import { BranchPatterns, ConfigError, describeZodIssues, EVENT_BUS_NAME_OR_ARN, OUTCOME_BUS_ENV, parseScheduledBuilds, type ScheduledBuild } from "@spot-manager/core";
 
 type Env = Record<string, string | undefined>;
 
@@ -32,6 +32,7 @@ const notifySchema = z.object({
   AWS_REGION: REGION,
   NOTIFICATION_TOPIC_ARN: ARN,
   PROJECT_NAME: PROJECT_NAME.optional(),
+  [OUTCOME_BUS_ENV]: z.string().regex(EVENT_BUS_NAME_OR_ARN, "must be an event bus name or ARN").optional(),
 });
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -59,6 +60,8 @@ export interface NotifyFunctionConfig {
   region: string;
   topicArn: string;
   projectName?: string;
+  /** Where Build Started / Build Finished go; none are published without it. */
+  eventBus?: string;
 }
 
 /** PROJECT_NAME, WEBHOOK_SECRET_ARN, REPOSITORY, BRANCHES (comma-separated, globs; default main), BUILD_ENVIRONMENT (JSON object), DELIVERY_TABLE_NAME. */
@@ -81,8 +84,9 @@ export function readScheduledConfig(env: Env): ScheduledFunctionConfig {
   return { region: e.AWS_REGION, projectName: e.PROJECT_NAME, builds: parseScheduledBuilds(jsonVariable("SCHEDULED_BUILDS", e.SCHEDULED_BUILDS), "SCHEDULED_BUILDS") };
 }
 
-/** NOTIFICATION_TOPIC_ARN, PROJECT_NAME (optional: events of other projects are not published). */
+/** NOTIFICATION_TOPIC_ARN, PROJECT_NAME (optional: events of other projects are not published), OUTCOME_EVENT_BUS (optional). */
 export function readNotifyConfig(env: Env): NotifyFunctionConfig {
   const e = readEnv(notifySchema, env);
-  return { region: e.AWS_REGION, topicArn: e.NOTIFICATION_TOPIC_ARN, ...(e.PROJECT_NAME ? { projectName: e.PROJECT_NAME } : {}) };
+  const eventBus = e[OUTCOME_BUS_ENV];
+  return { region: e.AWS_REGION, topicArn: e.NOTIFICATION_TOPIC_ARN, ...(e.PROJECT_NAME ? { projectName: e.PROJECT_NAME } : {}), ...(eventBus ? { eventBus } : {}) };
 }

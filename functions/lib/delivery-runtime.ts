@@ -4,9 +4,10 @@
  */
 import { CodeBuildClient } from "@aws-sdk/client-codebuild";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import { SNSClient } from "@aws-sdk/client-sns";
-import { BuildNotifier, CachedSecret, CodeBuildLauncher, DynamoDbDeliveryLedger, type Log, type Metrics, type ScheduledBuild, type WebhookDeps } from "@spot-manager/core";
+import { BuildNotifier, CachedSecret, CodeBuildLauncher, DynamoDbDeliveryLedger, EventBridgeOutcomes, type Log, type Metrics, type ScheduledBuild, type WebhookDeps } from "@spot-manager/core";
 import type { NotifyFunctionConfig, ScheduledFunctionConfig, WebhookFunctionConfig } from "./delivery-env";
 
 export type FlushableMetrics = Metrics & { flush?(): void };
@@ -60,11 +61,13 @@ export function createScheduledRuntime(config: ScheduledFunctionConfig, log: Log
   return { launcher, builds: config.builds, log, metrics, now };
 }
 
-export function createNotifyRuntime(config: NotifyFunctionConfig, log: Log, metrics: FlushableMetrics, clients: { sns?: SNSClient } = {}): NotifyRuntime {
+export function createNotifyRuntime(config: NotifyFunctionConfig, log: Log, metrics: FlushableMetrics, clients: { sns?: SNSClient; eventbridge?: EventBridgeClient } = {}): NotifyRuntime {
+  const outcomes = config.eventBus ? new EventBridgeOutcomes(clients.eventbridge ?? new EventBridgeClient({ region: config.region }), { eventBus: config.eventBus, log, metrics }) : undefined;
   const notifier = new BuildNotifier(clients.sns ?? new SNSClient({ region: config.region }), config.topicArn, {
     ...(config.projectName ? { projectName: config.projectName } : {}),
     log,
     metrics,
+    ...(outcomes ? { outcomes } : {}),
   });
   return { notifier, log, metrics };
 }

@@ -1,6 +1,6 @@
 /** Reads the function's configuration from its environment once, typed, failing with the variable named. */
 import * as z from "zod";
-import { parseCapacityPolicy, parsePolicy, type CapacityPolicy, type Policy } from "@spot-manager/core";
+import { EVENT_BUS_NAME_OR_ARN, OUTCOME_BUS_ENV, parseCapacityPolicy, parsePolicy, type CapacityPolicy, type Policy } from "@spot-manager/core";
 import { jsonVariable, readEnv } from "./runtime";
 
 const envSchema = z.object({
@@ -15,6 +15,7 @@ const envSchema = z.object({
   SCHEDULER_ROLE_ARN: z.string().startsWith("arn:").optional(),
   SCHEDULER_GROUP_NAME: z.string().min(1).optional(),
   AWS_LAMBDA_FUNCTION_NAME: z.string().default("spot-manager-interruption"),
+  [OUTCOME_BUS_ENV]: z.string().regex(EVENT_BUS_NAME_OR_ARN, "must be an event bus name or ARN").optional(),
 });
 
 export interface InterruptionConfig {
@@ -29,6 +30,8 @@ export interface InterruptionConfig {
   deadLetterQueueUrl?: string;
   scheduler?: { queueArn: string; roleArn: string; groupName: string };
   functionName: string;
+  /** Where outcome events go (a bus name or ARN); none are published without it. */
+  eventBus?: string;
 }
 
 /** Validates the environment; a bad or missing variable throws ConfigError naming it. */
@@ -47,5 +50,6 @@ export function readInterruptionConfig(env: Record<string, string | undefined>):
     ...(e.DEAD_LETTER_QUEUE_URL ? { deadLetterQueueUrl: e.DEAD_LETTER_QUEUE_URL } : {}),
     ...(scheduler ? { scheduler } : {}),
     functionName: e.AWS_LAMBDA_FUNCTION_NAME,
+    ...(e[OUTCOME_BUS_ENV] ? { eventBus: e[OUTCOME_BUS_ENV] } : {}),
   };
 }

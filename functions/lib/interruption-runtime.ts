@@ -6,6 +6,7 @@
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { EKSClient } from "@aws-sdk/client-eks";
+import { EventBridgeClient } from "@aws-sdk/client-eventbridge";
 import { SchedulerClient } from "@aws-sdk/client-scheduler";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SQSClient } from "@aws-sdk/client-sqs";
@@ -14,6 +15,7 @@ import {
   AutoScalingGroups,
   ClusterEndpointCache,
   EksTokenProvider,
+  EventBridgeOutcomes,
   EventRecorder,
   InstanceDirectory,
   InterruptionPipeline,
@@ -21,6 +23,7 @@ import {
   KubeGateway,
   LifecycleActions,
   noNotifications,
+  noOutcomes,
   QueueFollowUps,
   RetryError,
   SnsNotifier,
@@ -42,6 +45,7 @@ export interface AwsClients {
   scheduler: SchedulerClient;
   eks: EKSClient;
   sts: STSClient;
+  eventbridge: EventBridgeClient;
 }
 
 /**
@@ -65,6 +69,7 @@ export function createAwsClients(region: string): AwsClients {
     scheduler: new SchedulerClient(config),
     eks: new EKSClient(config),
     sts: new STSClient(config),
+    eventbridge: new EventBridgeClient(config),
   };
 }
 
@@ -132,6 +137,7 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
     instances: new InstanceDirectory(clients.ec2),
     lifecycle: new LifecycleActions(clients.autoscaling),
     notifier: config.topicArn ? new SnsNotifier(clients.sns, config.topicArn, log) : noNotifications,
+    outcomes: config.eventBus ? new EventBridgeOutcomes(clients.eventbridge, { eventBus: config.eventBus, log, metrics, now, sleep, ...(options.random ? { random: options.random } : {}) }) : noOutcomes,
     followUps: followUpsFor(config, clients, now, log),
     recorder: new EventRecorder(kube, { instance: config.functionName, now: () => new Date(now()), log }),
     log,

@@ -43,6 +43,8 @@ function deployedValue(name: string, stage: string): string {
     DELIVERY_TABLE_NAME: `spot-manager-${stage}-webhook-deliveries`,
     SCHEDULER_ROLE_ARN: `arn:aws:iam::${ACCOUNT}:role/follow-up-scheduler`,
     WEBHOOK_SECRET_ARN: `arn:aws:secretsmanager:us-west-2:${ACCOUNT}:secret:spot-manager-${stage}/github-webhook-secret-AbCdEf`,
+    // the delivery variant publishes outcome events to a bus it creates
+    OUTCOME_EVENT_BUS: `arn:aws:events:us-west-2:${ACCOUNT}:event-bus/shop-platform-events`,
   };
   const value = values[name];
   if (!value) throw new Error(`no deploy-time stand-in for ${name}`);
@@ -115,6 +117,10 @@ beforeAll(async () => {
       return json({ MessageId: "m-1", MD5OfMessageBody: createHash("md5").update(body).digest("hex") }, "application/x-amz-json-1.0");
     },
     "sns:Publish": () => xml("Publish", "http://sns.amazonaws.com/doc/2010-03-31/", "<PublishResult><MessageId>n-1</MessageId></PublishResult>"),
+    "events:PutEvents": (call) => {
+      const entries = (JSON.parse(call.body) as { Entries: unknown[] }).Entries;
+      return json({ FailedEntryCount: 0, Entries: entries.map((_, i) => ({ EventId: `e-${i}` })) });
+    },
     "secretsmanager:GetSecretValue": () => json({ ARN: deployedValue("WEBHOOK_SECRET_ARN", variant.stage), Name: "webhook", SecretString: WEBHOOK_SECRET, VersionId: "v1" }),
     "codebuild:ListBuildsForProject": () => json({ ids: [] }),
     "codebuild:StartBuild": () => json({ build: { id: "spot-manager-web-delivery:b-1", buildNumber: 1, buildStatus: "IN_PROGRESS", sourceVersion: "main" } }),
@@ -149,7 +155,9 @@ describe("the function bundles under Node.js 24", () => {
     const node = kube.get("nodes", undefined, DEMO_INTERRUPTED_NODE) as { spec?: { taints?: { key: string; effect: string }[] } };
     expect(node.spec?.taints).toContainEqual(expect.objectContaining({ key: "spot-manager/rebalance", effect: "PreferNoSchedule" }));
     const operations = aws.calls.map((c) => `${c.service}:${c.operation}`);
-    expect(operations).toEqual(expect.arrayContaining(["eks:GET /clusters/spot-manager-web", "ec2:DescribeInstances", "sqs:SendMessage", "sns:Publish"]));
+    expect(operations).toEqual(expect.arrayContaining(["eks:GET /clusters/spot-manager-web", "ec2:DescribeInstances", "sqs:SendMessage", "sns:Publish", "events:PutEvents"]));
+    const [outcome] = (JSON.parse(aws.calls.find((c) => c.operation === "PutEvents")!.body) as { Entries: { Source: string; DetailType: string; EventBusName: string }[] }).Entries;
+    expect(outcome).toMatchObject({ Source: "spot-manager", DetailType: "Node Protected", EventBusName: `arn:aws:events:us-west-2:${ACCOUNT}:event-bus/shop-platform-events` });
     const followUp = JSON.parse(aws.calls.find((c) => c.operation === "SendMessage")!.body) as { DelaySeconds: number; MessageBody: string };
     expect(followUp.DelaySeconds).toBeGreaterThan(890);
     expect(JSON.parse(followUp.MessageBody)).toMatchObject({ detail: { action: "remove-rebalance-taint" } });
@@ -184,6 +192,8 @@ describe("the function bundles under Node.js 24", () => {
     const answer = await invoke(`spot-manager-${variant.stage}-delivery-notify`, event);
     expect(answer).toMatchObject({ ok: true });
     expect(aws.calls.filter((c) => c.operation === "Publish").length).toBe(published + 1);
+    const outcome = JSON.parse(aws.calls.filter((c) => c.operation === "PutEvents").at(-1)!.body) as { Entries: { DetailType: string }[] };
+    expect(outcome.Entries.map((e) => e.DetailType)).toEqual(["Build Finished"]);
   });
 
   it("capacity: a dry run reports every group it could not read, and changes nothing", async (ctx) => {

@@ -8,12 +8,13 @@ import { DetachInstancesCommand, SetDesiredCapacityCommand } from "@aws-sdk/clie
 import { TerminateInstancesCommand } from "@aws-sdk/client-ec2";
 import { UpdateNodegroupConfigCommand } from "@aws-sdk/client-eks";
 import { DEMO_INTERRUPTED_INSTANCE, DEMO_INTERRUPTED_NODE, findResource, type ResourceType } from "@spot-manager/kube-local";
-import type { ActionReport, CapacityPolicyInput, ReplacementRequested } from "@spot-manager/core";
+import { OUTCOME_DETAIL_TYPES, type ActionReport, type CapacityPolicyInput, type ReplacementRequested } from "@spot-manager/core";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DirectResult } from "../../functions/interruption";
 import { FakeFleet, type FleetGroupSpec } from "../../packages/cli/src/simulate/fleet";
 import { SimScheduler } from "../../packages/cli/src/simulate/scheduler";
 import { fixture } from "../fixtures";
+import { outcomeDetails } from "../outcomes/schemas";
 import { CLUSTER, createWorld, eventsAbout, podsOn, type World, type WorldOptions } from "./world";
 
 const SPOT_ASG = "eks-spot-general-6ec7a2f0-1c1e-4a48-9a52-3c2b9f1d0e11";
@@ -90,6 +91,23 @@ describe("a spot warning starts the replacement at once", () => {
     expect(told).toEqual([
       expect.objectContaining({ cluster: CLUSTER, eventId: EVENT_ID, trigger: "spot-interruption", instanceId: DEMO_INTERRUPTED_INSTANCE, node: DEMO_INTERRUPTED_NODE, mechanism: "detach", autoScalingGroup: SPOT_ASG }),
     ]);
+    // Assess: the outcome event, held to its schema
+    expect(outcomeDetails(world.aws, OUTCOME_DETAIL_TYPES.replacementRequested)).toEqual([
+      {
+        cluster: CLUSTER,
+        instanceId: DEMO_INTERRUPTED_INSTANCE,
+        node: DEMO_INTERRUPTED_NODE,
+        group: "spot-general",
+        signal: expect.objectContaining({ eventId: EVENT_ID, kind: "spot-interruption", source: "aws.ec2" }),
+        drill: false,
+        replacementGroup: "spot-general",
+        autoScalingGroup: SPOT_ASG,
+        mechanism: "detach",
+        fallback: false,
+        reason: expect.stringContaining(`detach ${DEMO_INTERRUPTED_INSTANCE} from ${SPOT_ASG}`),
+        requestedAt: expect.stringMatching(/^2024-05-14T18:21:\d\d\.\d{3}Z$/),
+      },
+    ]);
   });
 
   it("does the same for a self-managed Auto Scaling group", async () => {
@@ -127,6 +145,7 @@ describe("asked once per event, and bounded", () => {
     expect(world.aws.autoscaling).toReceiveCommandTimes(DetachInstancesCommand, 1);
     expect(world.recorder.total("ReplacementsRequested")).toBe(1);
     expect(told).toHaveLength(1);
+    expect(outcomeDetails(world.aws, OUTCOME_DETAIL_TYPES.replacementRequested)).toHaveLength(1);
     expect(fleet!.groups.get(SPOT_ASG)!.desired).toBe(3);
     expect(fleet!.members(SPOT_ASG)).toHaveLength(3);
     const later = world.recorder.lines.filter((l) => l.message === "action finished").map((l) => l.extra);
@@ -196,6 +215,7 @@ describe("bad days", () => {
     expect((result as DirectResult).reports[0]?.steps).toContainEqual(expect.stringMatching(/^would request replacement: detach i-1234567890abcdef0 from /));
     expect(recordOn(world, DEMO_INTERRUPTED_NODE)).toBeUndefined();
     expect(told).toEqual([]);
+    expect(outcomeDetails(world.aws, OUTCOME_DETAIL_TYPES.replacementRequested)).toEqual([]);
     expect(world.recorder.total("ReplacementsRequested")).toBe(0);
   });
 
@@ -274,6 +294,9 @@ describe("spot short: the on-demand group, per the capacity policy", () => {
     expect(fleet.groups.get(ON_DEMAND_ASG)!.desired).toBe(3);
     expect(fleet.groups.get(SPOT_ASG)!.desired).toBe(3);
     expect(recordOn(world, DEMO_INTERRUPTED_NODE)).toMatch(/ on-demand-fallback base-on-demand \S+ requested$/);
+    expect(outcomeDetails(world.aws, OUTCOME_DETAIL_TYPES.replacementRequested)).toEqual([
+      expect.objectContaining({ group: "spot-general", replacementGroup: "base-on-demand", autoScalingGroup: ON_DEMAND_ASG, mechanism: "on-demand-fallback", fallback: true, desiredBefore: 2, desiredAfter: 3 }),
+    ]);
     const [, redelivery] = world.recorder.lines.filter((l) => l.message === "action finished");
     expect(redelivery).toBeDefined();
   });

@@ -50,6 +50,8 @@ export interface WorldOptions {
   capacityPolicy?: CapacityPolicyInput;
   /** Where replacement outcomes are told. */
   onReplacementRequested?: (requested: ReplacementRequested) => void;
+  /** OUTCOME_EVENT_BUS of the function (default: the account's default bus; null: no outcome events). */
+  eventBus?: string | null;
 }
 
 export const DLQ_URL = "https://sqs.us-west-2.amazonaws.com/123456789012/spot-manager-interruptions-dlq";
@@ -66,6 +68,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
   const now = () => Date.now() - offset;
   const policy = parsePolicy(options.policy ?? {});
   const deadLetterQueueUrl = options.deadLetterQueueUrl === null ? undefined : (options.deadLetterQueueUrl ?? DLQ_URL);
+  const eventBus = options.eventBus === null ? undefined : (options.eventBus ?? "default");
   // each container builds its runtime on its first invocation, as a Lambda cold start does
   const container = () =>
     createInterruptionHandler(
@@ -81,6 +84,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
             ...(deadLetterQueueUrl ? { deadLetterQueueUrl } : {}),
             ...(options.scheduler === false ? {} : { scheduler: { queueArn: QUEUE_ARN, roleArn: "arn:aws:iam::123456789012:role/spot-manager-scheduler", groupName: "spot-manager" } }),
             functionName: "spot-manager-interruption",
+            ...(eventBus ? { eventBus } : {}),
           },
           clients: aws.clients,
           log: recorder,

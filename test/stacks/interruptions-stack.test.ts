@@ -158,6 +158,7 @@ describe("the interruption function", () => {
         "ec2:TerminateInstances",
         "eks:DescribeCluster",
         "eks:DescribeNodegroup",
+        "events:PutEvents",
         "iam:PassRole",
         "kms:Decrypt",
         "kms:GenerateDataKey*",
@@ -286,8 +287,8 @@ describe("a private API endpoint", () => {
   it("reaches the AWS APIs it calls through interface endpoints admitting only its security group", () => {
     const cluster = privateStage.template("Cluster");
     const endpoints = Object.values(cluster.findResources("AWS::EC2::VPCEndpoint")) as { Properties: { ServiceName: unknown; PrivateDnsEnabled: boolean; VpcEndpointType: string } }[];
-    const services = endpoints.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(ec2|autoscaling|eks|sqs|sns|scheduler)"/)?.[1]).sort();
-    expect(services).toEqual(["autoscaling", "ec2", "eks", "scheduler", "sns", "sqs"]);
+    const services = endpoints.map((e) => JSON.stringify(e.Properties.ServiceName).match(/\.(ec2|autoscaling|eks|sqs|sns|scheduler|events)"/)?.[1]).sort();
+    expect(services).toEqual(["autoscaling", "ec2", "eks", "events", "scheduler", "sns", "sqs"]);
     for (const e of endpoints) expect(e.Properties).toMatchObject({ PrivateDnsEnabled: true, VpcEndpointType: "Interface" });
     cluster.hasResourceProperties("AWS::EC2::SecurityGroupIngress", {
       FromPort: 443,

@@ -58,11 +58,13 @@ export const VARIANTS = {
       capacity: { reservedConcurrency: 1 },
     },
   },
-  /** The delivery pipeline on, in a stage that keeps its data. */
+  /** The delivery pipeline on, in a stage that keeps its data; outcome events on a bus of its own; drills only by invoke. */
   delivery: {
     stage: "web",
     config: {
       delivery: { enabled: true, repository: "acme/shop", branches: ["main", "release/*"], gitopsRepository: "https://github.com/acme/shop-gitops.git", gitopsOverlay: "deploy/overlays/prod" },
+      outcomes: { eventBus: "shop-platform-events", createEventBus: true },
+      drills: { viaEventBridge: false },
       retainOnDelete: true,
     },
   },

@@ -7,7 +7,7 @@ import { DEMO_INTERRUPTED_NODE, startKubeLocal, type KubeLocal } from "@spot-man
 import { mockClient } from "@spot-manager/aws-fakes";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { drillPayload, registerDrill } from "../src/commands/drill";
+import { AWS_DRILL_CLIENTS, drillPayload, registerDrill } from "../src/commands/drill";
 import { main } from "../src/index";
 
 /** Lambda's response payload (the SDK wraps bytes in a blob adapter; the handler only reads bytes). */
@@ -143,7 +143,7 @@ describe("spot-manager drill", () => {
     const lambda = mockClient(LambdaClient);
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: lambdaPayload({ reports: [{ outcome: "dry-run" }] }) });
     const program = new Command("spot-manager").exitOverride();
-    registerDrill(program, () => new LambdaClient({ region: "us-west-2" }));
+    registerDrill(program, { ...AWS_DRILL_CLIENTS, lambda: () => new LambdaClient({ region: "us-west-2" }) });
     const log = vi.spyOn(console, "log").mockImplementation(() => undefined);
     await program.parseAsync(["node", "spot-manager", "drill", "--stage", "prod", "--instance", "i-1234567890abcdef0", "--kind", "spot-itn", "--dry-run"]);
     expect(lambda).toReceiveCommandWith(InvokeCommand, { FunctionName: "spot-manager-prod-interruption", InvocationType: "RequestResponse" });

@@ -35,3 +35,4 @@ export { describeZodIssues } from "./zod-issues";
 export { closestKey, describeUnknownKeys, editDistance, strictObject } from "./strict-object";
 export * from "./delivery";
 export * from "./capacity";
+export * from "./outcomes";

@@ -21,6 +21,11 @@ export const silentLog: Log = { debug() {}, info() {}, warn() {}, error() {} };
 
 export const noMetrics: Metrics = { add() {} };
 
+/** The same metrics, every point with these dimensions too (a drill's points carry `drill: "true"`). */
+export function withDimensions(metrics: Metrics, extra: Record<string, string>): Metrics {
+  return { add: (name, unit, value, dimensions = {}) => metrics.add(name, unit, value, { ...dimensions, ...extra }) };
+}
+
 /** Keeps what was logged and measured, for tests and the local simulation. */
 export class Recorder implements Log, Metrics {
   readonly lines: { level: string; message: string; extra: Record<string, unknown> }[] = [];

@@ -1,13 +1,16 @@
 /**
  * AWS, faked in memory for the local simulation and the tests: EC2 knows the instances behind the
  * cluster's nodes (plus any added), Auto Scaling records lifecycle calls, SNS keeps notifications,
- * SQS and EventBridge Scheduler keep follow-ups. Real SDK clients, their `send` answered by
- * aws-sdk-client-mock, so the code under test builds real commands; every command is first held to
- * its service's published API contract (`@spot-manager/aws-fakes`), and refused as AWS would.
+ * SQS and EventBridge Scheduler keep follow-ups, EventBridge keeps the events put on its buses.
+ * Real SDK clients, their `send` answered by aws-sdk-client-mock, so the code under test builds
+ * real commands; every command is first held to its service's published API contract
+ * (`@spot-manager/aws-fakes`), and refused as AWS would.
  */
+import { randomUUID } from "node:crypto";
 import { AutoScalingClient, CompleteLifecycleActionCommand, RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
 import { DescribeInstancesCommand, EC2Client, type Instance } from "@aws-sdk/client-ec2";
 import { DescribeClusterCommand, EKSClient } from "@aws-sdk/client-eks";
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry, type PutEventsResultEntry } from "@aws-sdk/client-eventbridge";
 import { CreateScheduleCommand, SchedulerClient } from "@aws-sdk/client-scheduler";
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
@@ -47,6 +50,7 @@ export class AwsWorld {
     scheduler: new SchedulerClient({ region: AWS_REGION, credentials: CREDENTIALS }),
     eks: new EKSClient({ region: AWS_REGION, credentials: CREDENTIALS }),
     sts: new STSClient({ region: AWS_REGION, credentials: CREDENTIALS }),
+    eventbridge: new EventBridgeClient({ region: AWS_REGION, credentials: CREDENTIALS }),
   };
   readonly ec2: AwsClientStub<EC2Client>;
   readonly autoscaling: AwsClientStub<AutoScalingClient>;
@@ -54,6 +58,13 @@ export class AwsWorld {
   readonly sqs: AwsClientStub<SQSClient>;
   readonly scheduler: AwsClientStub<SchedulerClient>;
   readonly eks: AwsClientStub<EKSClient>;
+  readonly eventbridge: AwsClientStub<EventBridgeClient>;
+  /** Events EventBridge accepted, as a rule's target would receive them, with the bus they were put on. */
+  readonly busEvents: { bus: string; event: Record<string, unknown> }[] = [];
+  /** Answers for the next PutEvents calls: the call fails with an error, or each entry gets an error code (undefined: accepted). */
+  private readonly putEventsAnswers: (Error | ((entry: PutEventsRequestEntry) => string | undefined))[] = [];
+  /** Who hears of each event a bus accepted (its rules, in a test that routes them). */
+  private readonly busListeners: ((bus: string, event: Record<string, unknown>) => void)[] = [];
   /** Lifecycle actions already completed (by token): a second completion fails as Auto Scaling's does. */
   private readonly completedTokens = new Set<string>();
 
@@ -66,6 +77,8 @@ export class AwsWorld {
     this.sqs = mockClient(this.clients.sqs, checked);
     this.scheduler = mockClient(this.clients.scheduler, checked);
     this.eks = mockClient(this.clients.eks, checked);
+    this.eventbridge = mockClient(this.clients.eventbridge, checked);
+    this.eventbridge.on(PutEventsCommand).callsFake((input: { Entries?: PutEventsRequestEntry[] }) => this.putEvents(input.Entries ?? []));
     this.ec2.on(DescribeInstancesCommand).callsFake((input: { InstanceIds?: string[] }) => this.describe(input.InstanceIds ?? []));
     this.autoscaling.on(CompleteLifecycleActionCommand).callsFake((input: { LifecycleActionToken?: string }) => {
       const token = input.LifecycleActionToken ?? "";
@@ -160,8 +173,61 @@ export class AwsWorld {
       });
   }
 
+  /**
+   * Makes the next PutEvents call fail some of its entries, as EventBridge does (FailedEntryCount,
+   * an ErrorCode per failed entry): `failWith` names the code for an entry, or undefined to accept it.
+   */
+  failPutEvents(failWith: (entry: PutEventsRequestEntry) => string | undefined): void {
+    this.putEventsAnswers.push(failWith);
+  }
+
+  /** Makes the next PutEvents call fail as a whole (after the SDK's own retries), e.g. a timeout. */
+  failPutEventsCall(error: Error): void {
+    this.putEventsAnswers.push(error);
+  }
+
+  /** Calls `listener` with every event a bus accepts from now on (the bus as PutEvents named it). */
+  onBusEvent(listener: (bus: string, event: Record<string, unknown>) => void): void {
+    this.busListeners.push(listener);
+  }
+
+  /** Events put on a bus (`default` unless named), as its rules' targets receive them. */
+  eventsOnBus(bus = "default"): Record<string, unknown>[] {
+    return this.busEvents.filter((e) => e.bus === bus || e.bus.endsWith(`:event-bus/${bus}`)).map((e) => e.event);
+  }
+
   restore(): void {
-    for (const stub of [this.ec2, this.autoscaling, this.sns, this.sqs, this.scheduler, this.eks]) stub.restore();
+    for (const stub of [this.ec2, this.autoscaling, this.sns, this.sqs, this.scheduler, this.eks, this.eventbridge]) stub.restore();
+  }
+
+  private putEvents(entries: PutEventsRequestEntry[]) {
+    const answer = this.putEventsAnswers.shift();
+    if (answer instanceof Error) throw answer;
+    const results: PutEventsResultEntry[] = entries.map((entry) => {
+      const code = answer?.(entry);
+      if (code) return { ErrorCode: code, ErrorMessage: `${code} (faked)` };
+      const id = randomUUID();
+      const bus = entry.EventBusName ?? "default";
+      const account = /^arn:aws[\w-]*:events:[^:]+:(\d{12}):/.exec(bus)?.[1] ?? "123456789012";
+      const accepted = {
+        bus,
+        event: {
+          version: "0",
+          id,
+          "detail-type": entry.DetailType,
+          source: entry.Source,
+          account,
+          time: (entry.Time ?? new Date()).toISOString().replace(/\.\d{3}Z$/, "Z"),
+          region: AWS_REGION,
+          resources: entry.Resources ?? [],
+          detail: JSON.parse(entry.Detail ?? "{}") as unknown,
+        },
+      };
+      this.busEvents.push(accepted);
+      for (const listener of this.busListeners) listener(accepted.bus, accepted.event);
+      return { EventId: id };
+    });
+    return { FailedEntryCount: results.filter((r) => r.ErrorCode).length, Entries: results };
   }
 
   private describe(ids: string[]) {

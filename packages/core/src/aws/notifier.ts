@@ -10,6 +10,8 @@ export interface Notification {
   instanceId: string;
   node?: string;
   outcome?: string;
+  /** A drill's synthetic signal, not a real interruption. */
+  drill?: boolean;
   [field: string]: unknown;
 }
 
@@ -39,6 +41,8 @@ export class SnsNotifier implements Notifier {
             kind: { DataType: "String", StringValue: notification.kind },
             phase: { DataType: "String", StringValue: notification.phase },
             cluster: { DataType: "String", StringValue: notification.cluster },
+            // subscription filter policies can leave drills out (or take only them)
+            drill: { DataType: "String", StringValue: notification.drill === true ? "true" : "false" },
           },
         }),
       );

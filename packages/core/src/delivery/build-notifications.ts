@@ -1,11 +1,15 @@
 /**
  * A concise notification per build state change on the project's SNS topic: a one-line subject for
  * people (email, chat), and a JSON body with project, commit, status, duration and links for tools.
+ * With an outcome publisher, Build Started / Build Finished follow on the event bus once the
+ * notification was published (a retry after a failed publish sends neither twice).
  */
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import { PRODUCT } from "../constants";
 import { errorMessage, SkipError } from "../errors";
 import { noMetrics, silentLog, type Log, type Metrics } from "../observability";
+import { buildOutcomeEvent } from "../outcomes/build";
+import type { OutcomePublisher } from "../outcomes/publisher";
 import { formatDuration, parseBuildStateChange, type BuildStateChange } from "./build-state";
 import { BUILD_ENV, DELIVERY_METRICS } from "./constants";
 
@@ -84,6 +88,8 @@ export interface BuildNotifierOptions {
   projectName?: string;
   log?: Log;
   metrics?: Metrics;
+  /** Build Started and Build Finished outcome events; they never fail the notification. */
+  outcomes?: OutcomePublisher;
 }
 
 export type NotifyResult = { published: true; change: BuildStateChange; messageId?: string } | { published: false; reason: string };
@@ -137,6 +143,7 @@ export class BuildNotifier {
     }
     this.metrics.add(DELIVERY_METRICS.buildNotifications, "Count", 1, { status: shownStatus(change) });
     this.log.info("build notification published", { buildId: change.buildId, status: shownStatus(change), commit: change.commit, messageId });
+    await this.options.outcomes?.publish([buildOutcomeEvent(change)]);
     return { published: true, change, ...(messageId ? { messageId } : {}) };
   }
 }

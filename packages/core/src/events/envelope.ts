@@ -29,6 +29,9 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, value: unknown, wha
   return result.data;
 }
 
+/** The source drills put their synthetic signals on the bus with (`spot-manager drill --via eventbridge`). */
+export const DRILL_SOURCE = "spot-manager.drill";
+
 export function envelopeBase(envelope: Envelope) {
   return {
     eventId: envelope.id,
@@ -37,5 +40,6 @@ export function envelopeBase(envelope: Envelope) {
     account: envelope.account,
     source: envelope.source,
     detailType: envelope["detail-type"],
+    ...(envelope.source === DRILL_SOURCE ? { drill: true } : {}),
   };
 }

@@ -38,6 +38,7 @@ const eventSchema = z.object({
   scheduled: z
     .object({ eventArn: z.string(), eventTypeCode: z.string(), startTime: date, endTime: date.optional(), description: z.string().optional() })
     .optional(),
+  drill: z.boolean().optional(),
 });
 
 const followUpSchema = z.object({

@@ -6,4 +6,5 @@ export { DETAIL_TYPE as REBALANCE_DETAIL_TYPE } from "./rebalance-recommendation
 export { TERMINATE_DETAIL_TYPE as ASG_TERMINATE_DETAIL_TYPE, LAUNCH_DETAIL_TYPE as ASG_LAUNCH_DETAIL_TYPE } from "./asg-lifecycle";
 export { DETAIL_TYPE as STATE_CHANGE_DETAIL_TYPE } from "./instance-state-change";
 export { DETAIL_TYPE as HEALTH_DETAIL_TYPE } from "./scheduled-change";
-export { syntheticEvent, DRILL_KINDS, type DrillKind, type SyntheticOptions } from "./synthetic";
+export { syntheticEvent, putEventsEntry, DRILL_KINDS, type DrillKind, type SyntheticOptions } from "./synthetic";
+export { DRILL_SOURCE } from "./envelope";

@@ -4,7 +4,7 @@
  */
 import { MalformedEventError, UnsupportedEventError } from "../errors";
 import * as asg from "./asg-lifecycle";
-import { envelopeSchema, parseOrThrow, type Envelope } from "./envelope";
+import { DRILL_SOURCE, envelopeSchema, parseOrThrow, type Envelope } from "./envelope";
 import { FOLLOW_UP_DETAIL_TYPE, FOLLOW_UP_SOURCE, parseFollowUp } from "./follow-up";
 import * as stateChange from "./instance-state-change";
 import * as rebalance from "./rebalance-recommendation";
@@ -29,6 +29,20 @@ export const HANDLED_SIGNALS: readonly { source: string; detailType: string }[] 
   return { source, detailType };
 });
 
+/** A drill's signal: AWS's detail-type and detail, put on the bus under the drill source. */
+const DRILL_PARSERS: Record<string, Parser> = Object.fromEntries(HANDLED_SIGNALS.map(({ source, detailType }) => [detailType, PARSERS[`${source}|${detailType}`] as Parser]));
+
+function parserFor(envelope: Envelope): Parser | undefined {
+  if (envelope.source === DRILL_SOURCE) return DRILL_PARSERS[envelope["detail-type"]];
+  return PARSERS[`${envelope.source}|${envelope["detail-type"]}`];
+}
+
+/** A direct invoke of a drill (`spot-manager drill --via invoke`) carries `drill: {...}` beside the event. */
+function markedAsDrill(record: Record<string, unknown>): boolean {
+  const drill = record["drill"];
+  return typeof drill === "object" && drill !== null && !Array.isArray(drill);
+}
+
 /** Parses a decoded message: an EventBridge event, a follow-up, or a direct Auto Scaling notification. */
 export function parseMessage(value: unknown): ParsedMessage {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -42,9 +56,10 @@ export function parseMessage(value: unknown): ParsedMessage {
   if (envelope.source === FOLLOW_UP_SOURCE && envelope["detail-type"] === FOLLOW_UP_DETAIL_TYPE) {
     return { type: "follow-up", followUp: parseFollowUp(envelope.detail, envelope.id) };
   }
-  const parser = PARSERS[`${envelope.source}|${envelope["detail-type"]}`];
+  const parser = parserFor(envelope);
   if (!parser) throw new UnsupportedEventError(`no handler for source "${envelope.source}" detail-type "${envelope["detail-type"]}" (event ${envelope.id})`);
-  return { type: "signal", events: parser(envelope) };
+  const events = parser(envelope);
+  return { type: "signal", events: markedAsDrill(record) ? events.map((event) => ({ ...event, drill: true })) : events };
 }
 
 /** Parses an SQS record body (the EventBridge event serialized as JSON). */

@@ -1,8 +1,10 @@
 /**
  * Synthetic EventBridge events in exactly the shape AWS sends (see test/fixtures/events), for
- * drills and benchmarks: the handler cannot tell them from real ones except by their id.
+ * drills and benchmarks. A drill's event keeps AWS's detail-type and detail but comes from the
+ * drill source (`spot-manager.drill`), so everything spot-manager reports about it says "drill".
  */
 import { randomUUID } from "node:crypto";
+import { DRILL_SOURCE } from "./envelope";
 
 export const DRILL_KINDS = ["spot-itn", "rebalance", "asg-terminate", "asg-launch", "stopping", "shutting-down", "terminated", "scheduled-change"] as const;
 export type DrillKind = (typeof DRILL_KINDS)[number];
@@ -17,13 +19,32 @@ export interface SyntheticOptions {
   lifecycle?: { asgName: string; hookName: string; token: string };
   /** When the scheduled maintenance starts (default: in 24 hours). */
   maintenanceStart?: Date;
+  /** Comes from the drill source instead of AWS's. */
+  drill?: boolean;
 }
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
 const rfc1123 = (d: Date) => d.toUTCString();
 
-/** Builds the event a real signal of that kind would be. */
+/** Builds the event a real signal of that kind would be (from the drill source, for a drill). */
 export function syntheticEvent(kind: DrillKind, options: SyntheticOptions): Record<string, unknown> {
+  const event = awsShapedEvent(kind, options);
+  return options.drill ? { ...event, source: DRILL_SOURCE } : event;
+}
+
+/** What PutEvents needs to put a synthetic event on a bus: EventBridge adds the id, account and region. */
+export function putEventsEntry(event: Record<string, unknown>, eventBus = "default") {
+  return {
+    Source: String(event["source"]),
+    DetailType: String(event["detail-type"]),
+    Detail: JSON.stringify(event["detail"] ?? {}),
+    Resources: (event["resources"] as string[] | undefined) ?? [],
+    Time: new Date(String(event["time"])),
+    EventBusName: eventBus,
+  };
+}
+
+function awsShapedEvent(kind: DrillKind, options: SyntheticOptions): Record<string, unknown> {
   const now = options.now ?? new Date();
   const region = options.region ?? "us-east-1";
   const account = options.account ?? "000000000000";

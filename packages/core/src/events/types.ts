@@ -54,6 +54,8 @@ export interface InterruptionEvent {
   lifecycle?: LifecycleDetails;
   state?: InstanceState;
   scheduled?: ScheduledChangeDetails;
+  /** A drill's synthetic signal (source `spot-manager.drill`, or a direct invoke marked as a drill): metrics, notifications and outcome events say so. */
+  drill?: boolean;
 }
 
 /** Work the pipeline schedules for later: it arrives through the same queue. */

@@ -1,7 +1,7 @@
 /** One action on one event (or follow-up): its report, its log context, its time budget and its accounting. */
 import type { InterruptionEvent } from "../events/types";
 import type { KubeApi } from "../kube/api";
-import type { Node } from "../kube/types";
+import type { Node, Taint } from "../kube/types";
 import type { Log } from "../observability";
 import { contextualLog, type ActionReport, type Invocation, type PipelineDeps } from "./context";
 
@@ -15,6 +15,10 @@ export class Action {
    * invocation); undefined until the node is protected. Only the first counts, notifies and records.
    */
   firstDelivery: boolean | undefined;
+  /** The node group or Auto Scaling group of the instance, once resolved. */
+  group: string | undefined;
+  /** What protecting the node put on it for this event (the taint, the cordon), once protected. */
+  protection: { taint?: Taint; cordoned: boolean } | undefined;
   private readonly requestsAtStart: number;
 
   constructor(

@@ -8,6 +8,7 @@ import type { DrainReport } from "../drain/drain";
 import type { KubeApi } from "../kube/api";
 import type { EventRecorder } from "../kube/recorder";
 import type { Log, Metrics } from "../observability";
+import type { OutcomePublisher } from "../outcomes/publisher";
 import type { Policy } from "../policy/policy";
 import type { CordonFirstTicket } from "./cordon-first";
 import type { AutoScalingGroups } from "../replacement/groups";
@@ -20,6 +21,8 @@ export interface PipelineDeps {
   instances: InstanceDirectory;
   lifecycle: LifecycleActions;
   notifier: Notifier;
+  /** Outcome events (Node Protected, Drain Finished, ...) on the stage's event bus. */
+  outcomes: OutcomePublisher;
   followUps: FollowUpScheduler;
   recorder: EventRecorder;
   log: Log;

@@ -7,7 +7,7 @@ import { errorMessage, PermanentError, SkipError } from "../errors";
 import type { ParsedMessage } from "../events/types";
 import type { Log, Metrics } from "../observability";
 import type { ActionReport, Invocation } from "./context";
-import type { InterruptionPipeline } from "./pipeline";
+import { DRILL_DIMENSION, type InterruptionPipeline } from "./pipeline";
 
 export interface MessageDeps {
   pipeline: InterruptionPipeline;
@@ -18,8 +18,8 @@ export interface MessageDeps {
   onReport?: (report: ActionReport) => void;
 }
 
-function skipped(error: SkipError, deps: MessageDeps, identity: { eventId: string; kind: string; instanceId: string }): ActionReport {
-  deps.metrics.add(METRICS.eventsIgnored, "Count", 1, { reason: error.reason });
+function skipped(error: SkipError, deps: MessageDeps, identity: { eventId: string; kind: string; instanceId: string }, drill = false): ActionReport {
+  deps.metrics.add(METRICS.eventsIgnored, "Count", 1, { reason: error.reason, ...(drill ? DRILL_DIMENSION : {}) });
   deps.log.info("event acknowledged without action", { ...identity, reason: error.reason, detail: error.message });
   const now = deps.now();
   return { ...identity, outcome: "skipped", reason: `${error.reason}: ${error.message}`, steps: [], startedAt: now, finishedAt: now, kubeRequests: 0, dryRun: false, invocations: 1 };
@@ -55,7 +55,7 @@ export async function processMessage(deps: MessageDeps, parse: () => ParsedMessa
       deps.onReport?.(report);
     } catch (error) {
       if (error instanceof SkipError) {
-        const report = skipped(error, deps, identity);
+        const report = skipped(error, deps, identity, job.identity.drill === true);
         reports.push(report);
         deps.onReport?.(report);
         continue;
@@ -65,7 +65,7 @@ export async function processMessage(deps: MessageDeps, parse: () => ParsedMessa
         permanent ??= error;
         continue;
       }
-      deps.metrics.add(METRICS.recordsRetried, "Count", 1, { kind: job.kind });
+      deps.metrics.add(METRICS.recordsRetried, "Count", 1, { kind: job.kind, ...(job.identity.drill ? DRILL_DIMENSION : {}) });
       deps.log.warn("action left for retry", { ...identity, error: errorMessage(error), errorName: (error as Error).name });
       retry ??= error;
     }

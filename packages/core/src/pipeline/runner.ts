@@ -2,7 +2,8 @@
  * The actions every signal's playbook is made of: resolve the instance within a time budget,
  * protect the node (taint, cordon and the ledger entry, in one guarded patch), drain it within the
  * event's deadline and the function's, hand an unfinished drain to a bounded chain of follow-ups,
- * and report what happened (Kubernetes Events, notifications, metrics) — once per event.
+ * and report what happened (Kubernetes Events, notifications, outcome events, metrics) — once per
+ * event, and nothing at all in a dry run.
  */
 import { ANNOTATIONS, EVENT_REASONS, METRICS, type TaintEffect, type TaintPurpose } from "../constants";
 import { KeyedMutex, mapWithLimit } from "../concurrency";
@@ -12,6 +13,10 @@ import { NodeNotFoundError, SkipError } from "../errors";
 import type { FollowUpAction } from "../events/types";
 import { changeNode, type NodeChangeResult, type NodePlanner } from "../kube/node-state";
 import type { Node } from "../kube/types";
+import { drainFinishedEvent, lifecycleActionCompletedEvent, nodeProtectedEvent, replacementRequestedEvent, type OutcomeSubject } from "../outcomes/interruption";
+import type { PublishSummary } from "../outcomes/publisher";
+import type { OutcomeEvent, ReplacementRequest } from "../outcomes/types";
+import type { LifecycleResult } from "../aws/lifecycle";
 import type { DrainPolicyConfig } from "../policy/policy";
 import { replacementComing, Replacements, type ReplacementReport, type ReplacementTrigger } from "../replacement/replacement";
 import { resolveTarget, type Target } from "../resolve/resolve-target";
@@ -61,15 +66,21 @@ export function continuationDelaySeconds(attempt: number, policy: { firstDelaySe
 }
 
 export class ActionRunner {
-  /** Changes to one node from records handled side by side go one after another, not into conflicts. */
-  private readonly nodeLocks = new KeyedMutex();
   private readonly replacements: Replacements;
-  /** Room on the cluster's nodes, one snapshot shared by every drain of this container. */
-  private readonly room: ClusterRoom;
 
-  constructor(readonly deps: PipelineDeps) {
+  constructor(
+    readonly deps: PipelineDeps,
+    /** Changes to one node from records handled side by side go one after another, not into conflicts. */
+    private readonly nodeLocks = new KeyedMutex(),
+    /** Room on the cluster's nodes, one snapshot shared by every drain of this container. */
+    private readonly room = new ClusterRoom(deps.kube, { now: deps.now, refreshMs: deps.policy.replacement.roomCheckSeconds * 1000 }),
+  ) {
     this.replacements = new Replacements(this);
-    this.room = new ClusterRoom(deps.kube, { now: deps.now, refreshMs: deps.policy.replacement.roomCheckSeconds * 1000 });
+  }
+
+  /** Another runner over the same node locks and room snapshot, with other dependencies (a drill's marked metrics). */
+  sibling(deps: PipelineDeps): ActionRunner {
+    return new ActionRunner(deps, this.nodeLocks, this.room);
   }
 
   get dryRun(): boolean {
@@ -89,6 +100,7 @@ export class ActionRunner {
     const budget = now + Math.max(2_000, (Math.min(by, action.invocation.deadline) - now) / 2);
     const target = await resolveTarget({ ...this.deps, kube: action.kube.within(budget) }, action.event.instanceId);
     if (target.node) action.bindNode(target.node);
+    action.group = capacityGroupOf(target);
     return target;
   }
 
@@ -148,6 +160,7 @@ export class ActionRunner {
       by,
     );
     action.firstDelivery = claimed && result.changed;
+    action.protection = { ...(taint ? { taint } : {}), cordoned: protection.cordon };
     if (protection.cordon) {
       action.report.cordonedAt = this.deps.now();
       // every attempt counts, retries included
@@ -190,12 +203,24 @@ export class ActionRunner {
 
   async nodeEvent(action: Action, node: Node, reason: string, message: string, type: "Normal" | "Warning" = "Normal"): Promise<void> {
     if (this.dryRun) return;
-    await this.deps.recorder.onNode(node, reason, message, type);
+    await this.deps.recorder.onNode(node, reason, action.event.drill ? `Drill: ${message}` : message, type);
   }
 
-  /** The start is told once per event (first delivery only); the end by whichever invocation finishes the work. */
+  /**
+   * The start is told once per event (first delivery only), with the Node Protected outcome event
+   * beside it; the end by whichever invocation finishes the work.
+   */
   async notify(action: Action, phase: "start" | "end", extra: Record<string, unknown> = {}): Promise<void> {
     if (this.dryRun || (phase === "start" && !action.reportsStart)) return;
+    const protection = action.protection;
+    const protectedNode = phase === "start" && action.report.node && protection && (protection.taint || protection.cordoned);
+    await Promise.all([
+      this.publishNotification(action, phase, extra),
+      protectedNode ? this.publishOutcome(nodeProtectedEvent({ ...this.subject(action), node: action.report.node as string }, protection)) : undefined,
+    ]);
+  }
+
+  private async publishNotification(action: Action, phase: "start" | "end", extra: Record<string, unknown>): Promise<void> {
     await this.deps.notifier.publish({
       phase,
       cluster: this.deps.clusterName,
@@ -207,8 +232,50 @@ export class ActionRunner {
       ...(action.report.deadline ? { deadline: iso(action.report.deadline) } : {}),
       steps: action.report.steps,
       ...(phase === "end" ? { invocations: action.report.invocations } : {}),
+      drill: action.event.drill === true,
       ...extra,
     });
+  }
+
+  /** Who an outcome event of this action is about. */
+  private subject(action: Action): OutcomeSubject {
+    return { cluster: this.deps.clusterName, event: action.event, ...(action.report.node ? { node: action.report.node } : {}), ...(action.group ? { group: action.group } : {}) };
+  }
+
+  private async publishOutcome(event: OutcomeEvent | undefined): Promise<PublishSummary | undefined> {
+    if (this.dryRun || !event) return undefined;
+    return this.deps.outcomes.publish([event]);
+  }
+
+  /**
+   * Reports replacement capacity asked for because of this event, as a Replacement Requested
+   * outcome event. Call it once per event — after the request went through, on the delivery that
+   * reports the start (`action.reportsStart`) — never for a request only planned: a dry run
+   * publishes nothing. Publishing never fails the action.
+   */
+  async replacementRequested(action: Action, request: ReplacementRequest): Promise<PublishSummary | undefined> {
+    return this.publishOutcome(replacementRequestedEvent(this.subject(action), request));
+  }
+
+  /**
+   * Completes the event's lifecycle action. Only the call that completed it counts it and publishes
+   * Lifecycle Action Completed; one that finds it over (a duplicate, a timeout) reports nothing.
+   * Nothing is sent in a dry run.
+   */
+  async completeLifecycle(action: Action, result: LifecycleResult, why: string, drain?: DrainReport): Promise<"completed" | "already-over" | undefined> {
+    const lifecycle = action.event.lifecycle;
+    if (this.dryRun || !lifecycle) return undefined;
+    const completion = await this.deps.lifecycle.complete(lifecycle, action.event.instanceId, result);
+    action.log.info("lifecycle action completed", { result, completion, why });
+    if (completion !== "completed") return completion;
+    this.deps.metrics.add(METRICS.lifecycleActionsCompleted, "Count", 1, { kind: action.event.kind, result });
+    await this.publishOutcome(lifecycleActionCompletedEvent(this.subject(action), { result, why, ...(drain ? { drainComplete: drain.complete } : {}) }));
+    return completion;
+  }
+
+  /** Publishes Drain Finished for a drain that is over (complete, or ended with pods left). */
+  private async drainFinished(action: Action, node: string, report: DrainReport, deadline: number): Promise<void> {
+    await this.publishOutcome(drainFinishedEvent({ ...this.subject(action), node }, { report, deadline, invocations: action.attempt + 1 }));
   }
 
   /** Counts the invocations an event took, once its work is over. */
@@ -265,6 +332,7 @@ export class ActionRunner {
     if (report.complete) {
       deps.metrics.add(METRICS.secondsLeftAtFinish, "Seconds", secondsLeft, dims);
       await this.nodeEvent(action, node, EVENT_REASONS.drainSucceeded, `Drained ${name}: ${report.evicted.length} pods evicted, ${report.forceDeleted.length} deleted, ${secondsLeft.toFixed(1)} s before the deadline`);
+      await this.drainFinished(action, name, report, plan.eventDeadline);
       return report;
     }
     const outOfTime = limitedByLambda && deps.now() >= lambdaLimit - 1_000;
@@ -303,6 +371,7 @@ export class ActionRunner {
       `${past ? `Drain of ${name} missed its deadline ${iso(plan.eventDeadline)}` : `Drain of ${name} ended incomplete`}: ${report.left.length} pods left: ${why}${more}`,
       "Warning",
     );
+    await this.drainFinished(action, name, report, plan.eventDeadline);
     return report;
   }
 
@@ -335,6 +404,8 @@ export class ActionRunner {
     if (!this.dryRun && report.forceDeleted.length > 0) {
       this.deps.metrics.add(METRICS.podsForceDeleted, "Count", report.forceDeleted.length, { kind: action.event.kind });
       await this.podEvents(action, name, report);
+      // a late delivery that deleted something ends a drain too; one that found nothing left reports nothing
+      await this.drainFinished(action, name, report, plan.eventDeadline);
     }
     return action.finish("done", `received after its deadline: ${report.forceDeleted.length} pods deleted, ${report.left.length} left`);
   }

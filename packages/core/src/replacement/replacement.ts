@@ -28,6 +28,7 @@ import type { FallbackRule } from "../capacity/policy";
 import { errorMessage, PermanentError, RetryError } from "../errors";
 import type { NodeChangeResult, NodePlanner } from "../kube/node-state";
 import type { Node } from "../kube/types";
+import type { ReplacementRequest } from "../outcomes/types";
 import type { Action } from "../pipeline/action";
 import type { PipelineDeps } from "../pipeline/context";
 import type { Target } from "../resolve/resolve-target";
@@ -82,6 +83,8 @@ export interface ReplacementHost {
   readonly deps: PipelineDeps;
   changeNode(action: Action, node: Node, planner: NodePlanner): Promise<NodeChangeResult>;
   nodeEvent(action: Action, node: Node, reason: string, message: string, type?: "Normal" | "Warning"): Promise<void>;
+  /** Publishes the Replacement Requested outcome event; never throws. */
+  replacementRequested(action: Action, request: ReplacementRequest): Promise<unknown>;
 }
 
 interface Plan {
@@ -336,8 +339,20 @@ export class Replacements {
     return { ...about, status: "requested", reason: plan.reason, requestedAt };
   }
 
-  /** Tells the outcome hook; a hook that fails is logged, never allowed to fail the action. */
+  /**
+   * Publishes the request as a Replacement Requested outcome event and tells the runtime's hook;
+   * neither is ever allowed to fail the action (a hook that fails is logged).
+   */
   private async announce(action: Action, node: string, trigger: ReplacementTrigger, plan: Plan, requestedAt: number): Promise<void> {
+    await this.host.replacementRequested(action, {
+      replacementGroup: plan.replacementGroup,
+      autoScalingGroup: plan.autoScalingGroup,
+      mechanism: plan.mechanism,
+      fallback: plan.mechanism === "on-demand-fallback",
+      ...(plan.desired ? { desiredBefore: plan.desired.from, desiredAfter: plan.desired.to } : {}),
+      reason: plan.reason,
+      requestedAt: iso(requestedAt),
+    });
     const hook = this.deps.onReplacementRequested;
     if (!hook) return;
     try {
@@ -356,11 +371,10 @@ export class Replacements {
         requestedAt: iso(requestedAt),
       });
     } catch (error) {
-      action.log.warn("replacement outcome not published", { error: errorMessage(error) });
+      action.log.warn("replacement hook failed", { error: errorMessage(error) });
     }
   }
 
-  /** A throttled or unreachable Auto Scaling gets one more try a moment later (the SDK has retried already). */
   private async withOneRetry<T>(call: () => Promise<T>): Promise<T> {
     try {
       return await call();

@@ -2,7 +2,7 @@
  * EC2 Instance-launch Lifecycle Action: CONTINUE once the node is Ready; checked again every
  * `checkIntervalSeconds` until `readyTimeoutSeconds`, then the policy's result (ABANDON).
  */
-import { EVENT_REASONS, METRICS } from "../constants";
+import { EVENT_REASONS } from "../constants";
 import { SkipError, UnknownInstanceError } from "../errors";
 import type { Action } from "../pipeline/action";
 import type { ActionReport } from "../pipeline/context";
@@ -27,13 +27,8 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
   }
   const result = ready ? "CONTINUE" : policy.onTimeout;
   action.step(`complete lifecycle action ${result}${ready ? " (node Ready)" : ` (not Ready after ${policy.readyTimeoutSeconds} s)`}`);
-  if (!run.dryRun) {
-    const completion = await run.deps.lifecycle.complete(lifecycle, action.event.instanceId, result);
-    if (completion === "completed") {
-      run.deps.metrics.add(METRICS.lifecycleActionsCompleted, "Count", 1, { kind: action.event.kind, result });
-      if (target?.node) await run.nodeEvent(action, target.node, EVENT_REASONS.asgLaunch, `Launch lifecycle action of ${lifecycle.asgName} completed: ${result}`);
-    }
-  }
+  const completion = await run.completeLifecycle(action, result, ready ? "node Ready" : `not Ready after ${policy.readyTimeoutSeconds} s`);
+  if (completion === "completed" && target?.node) await run.nodeEvent(action, target.node, EVENT_REASONS.asgLaunch, `Launch lifecycle action of ${lifecycle.asgName} completed: ${result}`);
   return action.finish("done");
 }
 
