@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -16,5 +17,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // most tests wait on scaled clocks and real HTTP, not the CPU: two workers even on two cores
+    maxWorkers: Math.max(2, availableParallelism() - 1),
   },
 });

@@ -46,7 +46,8 @@ async function cluster(
   return { kube, kubectl };
 }
 
-describe.skipIf(!hasKubectl)("kubectl against kube-local", () => {
+// each test runs kubectl several times, each a process doing its own discovery: room for a slow machine
+describe.skipIf(!hasKubectl)("kubectl against kube-local", { timeout: 120_000 }, () => {
   it("kubectl get nodes prints the server-side table", async () => {
     const { kubectl } = await cluster();
     const { stdout, code } = await kubectl("get", "nodes");
@@ -173,7 +174,7 @@ spec:
         image: nginx:1.27
 ${extra}`;
 
-describe.skipIf(!hasKubectl)("kubectl's everyday commands against one kube-local", () => {
+describe.skipIf(!hasKubectl)("kubectl's everyday commands against one kube-local", { timeout: 120_000 }, () => {
   let kube: KubeLocal;
   let kubectl: (...args: string[]) => Promise<{ stdout: string; stderr: string; code: number }>;
   let stdin: (input: string, ...args: string[]) => Promise<{ stdout: string; stderr: string; code: number }>;
@@ -189,9 +190,9 @@ describe.skipIf(!hasKubectl)("kubectl's everyday commands against one kube-local
       });
     kubectl = (...args) => exec(undefined, args[0] === "--as-viewer" ? ["--kubeconfig", `${config}-viewer`, ...args.slice(1)] : ["--kubeconfig", config, ...args]);
     stdin = (input, ...args) => exec(input, ["--kubeconfig", config, ...args]);
-  });
+  }, 120_000);
   afterAll(async () => {
-    await kube.stop();
+    await kube?.stop();
   });
 
   it("create namespace (protobuf), api-resources and explain", async () => {
