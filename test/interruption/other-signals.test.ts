@@ -159,6 +159,28 @@ describe("ASG lifecycle actions", () => {
     expect(result.reports[0]?.steps).toEqual(["complete lifecycle action ABANDON (not Ready after 600 s)"]);
     expect(world.aws.autoscaling).toReceiveCommandWith(CompleteLifecycleActionCommand, { LifecycleActionResult: "ABANDON" });
   });
+
+  it("launch: an instance EC2 still does not describe when the wait is over is left to the hook's own timeout", async () => {
+    world = await createWorld({ startAt: "2024-05-14T18:35:44Z" });
+    const result = (await world.invoke(world.sqs(fixture("asgLaunch")))) as unknown;
+    expect(result).toEqual({ batchItemFailures: [] });
+    expect(world.aws.autoscaling).not.toReceiveCommand(CompleteLifecycleActionCommand);
+    expect(world.recorder.total("EventsIgnored", { reason: "unknown-instance" })).toBe(1);
+  });
+
+  it("an action older than Auto Scaling's 48-hour limit is acknowledged as stale: nothing is drained or completed", async () => {
+    world = await createWorld({ startAt: "2024-05-17T18:23:12Z" });
+    world.aws.addInstance({ instanceId: "i-0598c7d356eba48d7", privateDnsName: "ip-10-0-2-31.us-west-2.compute.internal", availabilityZone: "us-west-2b", instanceType: "m5.xlarge", lifecycle: "spot", tags: { "eks:cluster-name": CLUSTER } });
+    const before = nodeView(world.kube, DEMO_INTERRUPTED_NODE);
+    const response = await world.invoke(world.sqs(fixture("asgTerminate"), fixture("asgLaunch")));
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(world.aws.autoscaling).not.toReceiveCommand(CompleteLifecycleActionCommand);
+    expect(world.aws.autoscaling).not.toReceiveCommand(RecordLifecycleActionHeartbeatCommand);
+    expect(nodeView(world.kube, DEMO_INTERRUPTED_NODE)).toEqual(before);
+    expect(podsOn(world.kube, DEMO_INTERRUPTED_NODE)).not.toEqual([]);
+    expect(world.recorder.total("EventsIgnored", { reason: "stale-event" })).toBe(2);
+    expect(JSON.stringify(world.recorder.lines)).toMatch(/the lifecycle action of 2024-05-14T18:2\d:\d\d\.000Z is 7\d h old, past Auto Scaling's 48-hour limit/);
+  });
 });
 
 describe("instance state changes", () => {

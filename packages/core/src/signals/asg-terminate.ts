@@ -9,6 +9,7 @@ import type { DrainReport } from "../drain/drain";
 import type { Action } from "../pipeline/action";
 import type { ActionReport } from "../pipeline/context";
 import type { ActionRunner } from "../pipeline/runner";
+import { assertLifecycleActionOpen } from "./lifecycle-window";
 import type { SignalPlaybook } from "./playbook";
 
 async function handle(run: ActionRunner, action: Action): Promise<ActionReport> {
@@ -16,6 +17,7 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
   run.enabled(action, policy.enabled);
   const lifecycle = action.event.lifecycle;
   if (!lifecycle) throw new SkipError("malformed-event", "lifecycle action without hook details");
+  assertLifecycleActionOpen(run, action);
   const until = action.event.time.getTime() + policy.maxDrainSeconds * 1000;
   const target = await run.resolve(action, until);
   let report: DrainReport | undefined;
