@@ -340,6 +340,55 @@ describe("drainNode and PodDisruptionBudgets", () => {
     expect(podsOnNode(kube)).toEqual([]);
   });
 
+  it("pods of one controller take turns once its budget refused one: a budget that lets nothing go costs a request per backoff, not one per pod", async () => {
+    // Prepare: twelve replicas, a budget that lets none go
+    const seed = oneNode();
+    addDeployment(seed, { name: "web", replicas: 12, terminationGracePeriodSeconds: 0, pdb: { minAvailable: 12 } });
+    const kube = await cluster(seed);
+    const pods = podsOnNode(kube).map(refOf);
+    kube.stats.reset();
+    const client = connect(kube);
+    const deadline = Date.now() + 4_000;
+    // Act
+    const report = await drain(client, { deadline, policy: { ...DEFAULT_DRAIN_POLICY, atDeadline: "leave" } });
+    // Assess: the first round side by side (all twelve refused), then one request per backoff
+    // (0.5-1 s, 1-2 s, 2-4 s): without turns each pod would have asked three or four times
+    expect(report).toMatchObject({ evicted: [], complete: false });
+    expect(names(report.pdbBlockedPods)).toEqual(names(pods));
+    expect(report.left.map((l) => l.reason)).toEqual(pods.map(() => "pdb-blocked"));
+    const refused = evictions(kube);
+    expect(refused.every((r) => r.status === 429)).toBe(true);
+    expect(refused.length).toBeGreaterThanOrEqual(12 + 1);
+    expect(refused.length).toBeLessThanOrEqual(12 + 4);
+    expect(report.blockedByPdb).toBe(refused.length);
+    const afterFirstRound = client.seen.filter((r) => r.path.endsWith("/eviction")).slice(12).map((r) => r.startedAt);
+    for (let i = 1; i < afterFirstRound.length; i += 1) expect(afterFirstRound[i]! - afterFirstRound[i - 1]!).toBeGreaterThanOrEqual(450);
+    expect(report.finishedAt).toBeGreaterThanOrEqual(deadline);
+  });
+
+  it("once the budget lets pods go again, the waiting pods of the controller go one after another without waiting for a backoff each", async () => {
+    // Prepare
+    const seed = oneNode();
+    addDeployment(seed, { name: "web", replicas: 6, terminationGracePeriodSeconds: 0, pdb: { minAvailable: 6 } });
+    const kube = await cluster(seed);
+    const pods = podsOnNode(kube).map(refOf);
+    kube.stats.reset();
+    const client = connect(kube);
+    const admin = connect(kube);
+    // Act: refused first; then the budget allows all
+    const draining = drain(client, { policy: DEFAULT_DRAIN_POLICY });
+    await eventually(() => evictions(kube).filter((r) => r.status === 429).length >= 6, "the first round refused");
+    await admin.gateway.send({ method: "PATCH", path: "/apis/policy/v1/namespaces/shop/poddisruptionbudgets/web", body: { spec: { minAvailable: 0 } }, contentType: "application/merge-patch+json" });
+    const freedAt = Date.now();
+    const report = await draining;
+    // Assess: every pod evicted, within about one backoff of the budget's change, not six
+    expect(names(report.evicted)).toEqual(names(pods));
+    expect(report.complete).toBe(true);
+    const accepted = client.seen.filter((r) => r.path.endsWith("/eviction") && r.status === 201).map((r) => r.endedAt);
+    expect(accepted).toHaveLength(6);
+    expect(Math.max(...accepted) - freedAt).toBeLessThan(2_500);
+  });
+
   it("at the deadline with atDeadline 'leave' leaves blocked pods in place and says so", async () => {
     // Prepare
     const { kube, pods } = await blockedNode();

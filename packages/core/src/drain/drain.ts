@@ -11,6 +11,7 @@ import { mapWithLimit } from "../concurrency";
 import type { KubeApi } from "../kube/api";
 import { podRef, type Pod, type PodRef } from "../kube/types";
 import type { Log } from "../observability";
+import { BudgetGate, budgetGroupOf } from "./budget-gate";
 import { classifyPod, type ClassifyPolicy } from "./classify";
 
 export interface DrainPolicy extends ClassifyPolicy {
@@ -52,6 +53,8 @@ export interface DrainDeps {
   random: () => number;
   log: Log;
   onProgress?: (progress: DrainProgress) => void;
+  /** Paces evictions budgets refuse; shared by the drains of one container (default: this drain's own). */
+  budgets?: BudgetGate;
 }
 
 /** Why a held pod was let go: room appeared, its time was up, or no replacement is coming. */
@@ -190,17 +193,36 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
   }
 
   const blocked = new Set<string>();
+  const markBlocked = (ref: PodRef) => {
+    if (blocked.has(key(ref))) return;
+    blocked.add(key(ref));
+    report.pdbBlockedPods.push(ref);
+  };
   /** The last refusal of each pod that was not evicted, for the report. */
   const lastRefusal = new Map<string, { reason: LeftReason; why: string }>();
+  const budgets = deps.budgets ?? new BudgetGate();
   await mapWithLimit(toEvict, request.policy.parallelism, async (pod) => {
     const ref = podRef(pod);
+    const group = budgetGroupOf(pod);
     if (request.hold) await holdForRoom(deps, request, request.hold, pod, report);
     progress({ type: "evicting", pod: ref });
     for (let attempt = 1; ; attempt += 1) {
-      const left = request.deadline - now();
-      if (left <= 0) return;
-      const grace = graceFor(pod, request.policy, left);
-      const answer = await kube.evictPod(ref, { ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}), deadline: request.deadline });
+      if (request.deadline - now() <= 0) return;
+      let groupWaitMs = 0;
+      const answer = await budgets.request(group, request.deadline, deps, async () => {
+        const grace = graceFor(pod, request.policy, request.deadline - now());
+        const sent = await kube.evictPod(ref, { ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}), deadline: request.deadline });
+        // told in the pod's turn, so the next pod of the group sees the gate as this answer left it
+        if (sent.result === "evicted" || sent.result === "gone") budgets.passed(group);
+        else if (sent.result === "blocked") groupWaitMs = budgets.refused(group, now(), (refusals) => pdbBackoffMs(refusals, deps.random, sent.retryAfterSeconds));
+        return sent;
+      });
+      if (answer === undefined) {
+        // the deadline came while pods of its controller waited for their budget: never asked, or not again
+        if (!lastRefusal.has(key(ref))) lastRefusal.set(key(ref), { reason: "pdb-blocked", why: "blocked by a PodDisruptionBudget: it refused other pods of the same controller until the deadline" });
+        markBlocked(ref);
+        return;
+      }
       if (answer.result === "evicted" || answer.result === "gone") {
         report.evicted.push(ref);
         lastRefusal.delete(key(ref));
@@ -216,20 +238,17 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
         log.warn("eviction refused", { pod: label(ref), reason: message });
         return;
       }
-      const wait = pdbBackoffMs(attempt, deps.random, answer.result === "blocked" ? answer.retryAfterSeconds : undefined);
-      const retryInMs = Math.max(0, Math.min(wait, request.deadline - now()));
       if (answer.result === "blocked") {
+        // the group's backoff: this pod and the others of its controller ask again in turn, after it
         report.blockedByPdb += 1;
-        if (!blocked.has(key(ref))) {
-          blocked.add(key(ref));
-          report.pdbBlockedPods.push(ref);
-        }
+        markBlocked(ref);
         lastRefusal.set(key(ref), { reason: "pdb-blocked", why: `blocked by a PodDisruptionBudget: ${answer.message}` });
-        progress({ type: "blocked", pod: ref, message: answer.message, retryInMs });
-      } else {
-        lastRefusal.set(key(ref), { reason: "eviction-failing", why: `eviction failing: ${answer.message}` });
-        progress({ type: "retrying", pod: ref, message: answer.message, retryInMs });
+        progress({ type: "blocked", pod: ref, message: answer.message, retryInMs: Math.max(0, Math.min(groupWaitMs, request.deadline - now())) });
+        continue;
       }
+      const retryInMs = Math.max(0, Math.min(pdbBackoffMs(attempt, deps.random), request.deadline - now()));
+      lastRefusal.set(key(ref), { reason: "eviction-failing", why: `eviction failing: ${answer.message}` });
+      progress({ type: "retrying", pod: ref, message: answer.message, retryInMs });
       // keep trying until the deadline: the last wait is cut short for one more attempt at the end
       await deps.sleep(retryInMs);
     }

@@ -9,6 +9,7 @@ import { ANNOTATIONS, EVENT_REASONS, METRICS, type TaintEffect, type TaintPurpos
 import { KeyedMutex, mapWithLimit } from "../concurrency";
 import { drainNode, type DrainHold, type DrainReport } from "../drain/drain";
 import { ClusterRoom } from "../drain/room";
+import { BudgetGate } from "../drain/budget-gate";
 import { NodeNotFoundError, SkipError } from "../errors";
 import type { FollowUpAction } from "../events/types";
 import { changeNode, type NodeChangeResult, type NodePlanner } from "../kube/node-state";
@@ -74,13 +75,15 @@ export class ActionRunner {
     private readonly nodeLocks = new KeyedMutex(),
     /** Room on the cluster's nodes, one snapshot shared by every drain of this container. */
     private readonly room = new ClusterRoom(deps.kube, { now: deps.now, refreshMs: deps.policy.replacement.roomCheckSeconds * 1000 }),
+    /** Evictions budgets refuse, paced per controller across every drain of this container. */
+    private readonly budgets = new BudgetGate(),
   ) {
     this.replacements = new Replacements(this);
   }
 
   /** Another runner over the same node locks and room snapshot, with other dependencies (a drill's marked metrics). */
   sibling(deps: PipelineDeps): ActionRunner {
-    return new ActionRunner(deps, this.nodeLocks, this.room);
+    return new ActionRunner(deps, this.nodeLocks, this.room, this.budgets);
   }
 
   get dryRun(): boolean {
@@ -300,7 +303,7 @@ export class ActionRunner {
     await action.invocation.cordonFirst?.beforeDrain();
     const name = node.metadata?.name ?? "";
     if (!action.continuation) await this.nodeEvent(action, node, EVENT_REASONS.drainStarted, `Draining ${name} for ${action.event.kind} ${action.event.eventId}; deadline ${iso(plan.eventDeadline)}`);
-    const report = await drainNode({ kube: action.kube, now: deps.now, sleep: deps.sleep, random: deps.random, log }, { node: name, deadline, policy, dryRun: this.dryRun, ...(plan.hold ? { hold: plan.hold } : {}) });
+    const report = await drainNode({ kube: action.kube, now: deps.now, sleep: deps.sleep, random: deps.random, log, budgets: this.budgets }, { node: name, deadline, policy, dryRun: this.dryRun, ...(plan.hold ? { hold: plan.hold } : {}) });
     action.report.drain = report;
     if (report.held.length > 0) {
       deps.metrics.add(METRICS.podsHeldForRoom, "Count", report.held.length, { kind: action.event.kind });
