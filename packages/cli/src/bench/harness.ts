@@ -29,6 +29,8 @@ export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyIn
     // control plane carries elsewhere: off, so the figures are the product's
     simulation: { timeScale: 1, podStartupSeconds: 0.5, events: false },
     flowControl: DEFAULT_FLOW_CONTROL,
+    // room for 4,096 nodes' /24s: the default /16 holds 256, fewer than the mass reclaim's fleet
+    controllers: { nodeIpam: { clusterCidr: "10.128.0.0/12" } },
     ...options.kube,
     identities: { [FUNCTION_TOKEN]: { user: "spot-manager", groups: [KUBERNETES_GROUP], rules: CLUSTER_ROLE_RULES }, ...options.kube?.identities },
   });
