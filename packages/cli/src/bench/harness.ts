@@ -18,6 +18,8 @@ export interface BenchWorld {
   kube: KubeLocal;
   aws: AwsWorld;
   reports: ActionReport[];
+  /** What the handler logged and measured. */
+  log: Recorder;
   /** Invokes container `containerIndex` (default 0); each container has its own runtime, built on its first invocation. */
   invoke(event: unknown, containerIndex?: number): Promise<SQSBatchResponse | DirectResult>;
   stop(): Promise<void>;
@@ -58,6 +60,7 @@ export async function benchWorld(seed: ClusterSeed, options: { policy?: PolicyIn
     kube,
     aws,
     reports,
+    log: sink,
     invoke: (event, containerIndex = 0) => {
       containers[containerIndex] ??= container();
       return containers[containerIndex](event, { getRemainingTimeInMillis: () => 900_000, awsRequestId: `bench-${(n += 1)}` });

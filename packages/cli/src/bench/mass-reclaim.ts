@@ -73,6 +73,13 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
     const leftReasons: Record<string, number> = {};
     for (const r of spot) for (const left of r.drain?.left ?? []) leftReasons[left.reason] = (leftReasons[left.reason] ?? 0) + 1;
     const leftOnlyByBudgets = Object.keys(leftReasons).every((reason) => reason === "pdb-blocked");
+    // why records went back to the queue, by the error the handler logged
+    const retried: Record<string, number> = {};
+    for (const line of world.log.lines.filter((l) => l.message === "action left for retry")) {
+      const message = String(line.extra["error"]).replace(/ip-[\w.-]+|i-[0-9a-f]{8,17}|[0-9a-f-]{36}|\d+(\.\d+)?/g, "#").slice(0, 120);
+      const why = `${String(line.extra["errorName"])}: ${message}`;
+      retried[why] = (retried[why] ?? 0) + 1;
+    }
     const allCordonedSeconds = round((Math.max(...cordoned) - started) / 1000, 2);
     const allDrainedSeconds = round((Math.max(...drained) - started) / 1000, 2);
     const requestsPerNode = round(world.kube.stats.total / spec.nodes, 1);
@@ -96,6 +103,7 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
       podsLeftOnReclaimedNodes: leftBehind,
       podsLeftByReason: leftReasons,
       recordsReturnedToQueue: failures,
+      recordsReturnedBecause: retried,
       targets,
       // every node handled, every drain over in time, and nothing left but what a budget kept
       met:
