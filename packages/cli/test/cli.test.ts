@@ -5,32 +5,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { capture } from "./capture";
 import { buildProgram, main } from "../src/index";
 
 const BIN = fileURLToPath(new URL("../bin/spot-manager.js", import.meta.url));
 
-async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  const stdout = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
-    out += String(chunk);
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
-    err += String(chunk);
-    return true;
-  });
-  const log = vi.spyOn(console, "error").mockImplementation((...parts: unknown[]) => {
-    err += `${parts.join(" ")}\n`;
-  });
-  try {
-    const code = await main(["node", "spot-manager", ...args]);
-    return { code, out, err };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-    log.mockRestore();
-  }
+function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  return capture(() => main(["node", "spot-manager", ...args]));
 }
 
 afterEach(() => vi.restoreAllMocks());

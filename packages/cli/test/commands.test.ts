@@ -7,6 +7,7 @@ import { DEMO_INTERRUPTED_NODE, startKubeLocal, type KubeLocal } from "@spot-man
 import { mockClient } from "@spot-manager/aws-fakes";
 import { Command } from "commander";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { capture } from "./capture";
 import { AWS_DRILL_CLIENTS, drillPayload, registerDrill } from "../src/commands/drill";
 import { main } from "../src/index";
 
@@ -22,20 +23,6 @@ afterEach(async () => {
   dir = undefined;
   vi.restoreAllMocks();
 });
-
-async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((c) => ((out += String(c)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((c) => ((err += String(c)), true));
-  vi.spyOn(console, "log").mockImplementation((...p: unknown[]) => void (out += `${p.join(" ")}\n`));
-  vi.spyOn(console, "error").mockImplementation((...p: unknown[]) => void (err += `${p.join(" ")}\n`));
-  try {
-    return { code: await run(), out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 describe("spot-manager simulate", () => {
   it("plays the single spot interruption and reports per node, as JSON", async () => {

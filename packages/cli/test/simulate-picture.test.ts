@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { DEMO_INTERRUPTED_NODE, demoCluster } from "@spot-manager/kube-local";
 import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capture } from "./capture";
 import { chromiumMissing, launchChromium, locateChromium } from "../../../test/browser/chromium";
 import { notice } from "../../../test/quiet";
 import { renderSimulationPage } from "../src/simulate/html";
@@ -32,18 +33,8 @@ interface ActionJson {
 
 async function simulate(dir: string, scenario: string): Promise<{ html: string; actions: ActionJson[] }> {
   const file = join(dir, `${scenario}.html`);
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((c) => ((out += String(c)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((c) => ((err += String(c)), true));
-  vi.spyOn(console, "log").mockImplementation((...p: unknown[]) => void (out += `${p.join(" ")}\n`));
-  vi.spyOn(console, "error").mockImplementation((...p: unknown[]) => void (err += `${p.join(" ")}\n`));
-  try {
-    const code = await main(["node", "spot-manager", "simulate", "--scenario", scenario, "--json", "--time-scale", "0.05", "--html", file]);
-    if (code !== 0) throw new Error(`simulate ${scenario} exited ${code}: ${err}`);
-  } finally {
-    vi.restoreAllMocks();
-  }
+  const { code, out, err } = await capture(() => main(["node", "spot-manager", "simulate", "--scenario", scenario, "--json", "--time-scale", "0.05", "--html", file]));
+  if (code !== 0) throw new Error(`simulate ${scenario} exited ${code}: ${err}`);
   expect(err).toContain(`picture of the simulation written to ${file}`);
   const report = JSON.parse(out) as { scenarios: { actions: ActionJson[] }[] };
   return { html: file, actions: report.scenarios[0]?.actions ?? [] };

@@ -4,25 +4,12 @@
  * that each side did what it stands for, that capacity ends where it began, and the target.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { capture } from "./capture";
 import { main } from "../src/index";
 
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-async function capture(run: () => Promise<number>): Promise<{ code: number; out: string; err: string }> {
-  let out = "";
-  let err = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((c) => ((out += String(c)), true));
-  vi.spyOn(process.stderr, "write").mockImplementation((c) => ((err += String(c)), true));
-  vi.spyOn(console, "log").mockImplementation((...p: unknown[]) => void (out += `${p.join(" ")}\n`));
-  vi.spyOn(console, "error").mockImplementation((...p: unknown[]) => void (err += `${p.join(" ")}\n`));
-  try {
-    return { code: await run(), out, err };
-  } finally {
-    vi.restoreAllMocks();
-  }
-}
 
 interface Side {
   pendingPodSeconds: number;
