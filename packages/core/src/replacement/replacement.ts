@@ -99,6 +99,23 @@ interface Plan {
 
 const MINUTE_MS = 60_000;
 
+/** A plan that raises an Auto Scaling group's desired capacity by one (the caller checked its max). */
+function raiseByOne(mechanism: "raise-desired" | "on-demand-fallback", group: string, replacementGroup: string, asg: string, desired: number, reason: (to: number) => string): Plan {
+  const to = desired + 1;
+  return {
+    mechanism,
+    group,
+    replacementGroup,
+    autoScalingGroup: asg,
+    desired: { from: desired, to },
+    reason: reason(to),
+    send: async (g) => {
+      await g.setDesired(asg, to);
+      return "sent";
+    },
+  };
+}
+
 /** The node group (EKS managed) or Auto Scaling group an instance belongs to. */
 function groupOf(target: Target): string | undefined {
   return target.instance.tags["eks:nodegroup-name"] ?? target.instance.autoScalingGroup;
@@ -199,19 +216,7 @@ export class Replacements {
     const others = current.instances.filter((i) => i.instanceId !== instanceId && countsTowardDesired(i.lifecycleState)).length;
     if (others >= current.desired) return { status: "in-progress", ...where, reason: `${asg} already has ${others} other instances for desired ${current.desired}` };
     if (current.desired >= current.max) return { status: "skipped", ...where, reason: `${asg} is at its max (${current.max}): desired cannot be raised` };
-    const to = current.desired + 1;
-    return {
-      mechanism: "raise-desired",
-      group,
-      replacementGroup: group,
-      autoScalingGroup: asg,
-      desired: { from: current.desired, to },
-      reason: `raise ${asg} desired ${current.desired} -> ${to} ahead of a likely interruption (no capacity rebalancing on the group)`,
-      send: async (g) => {
-        await g.setDesired(asg, to);
-        return "sent";
-      },
-    };
+    return raiseByOne("raise-desired", group, group, asg, current.desired, (to) => `raise ${asg} desired ${current.desired} -> ${to} ahead of a likely interruption (no capacity rebalancing on the group)`);
   }
 
   /** The capacity policy's fallback rule covering the group, when the policy asks for fallbacks. */
@@ -250,19 +255,7 @@ export class Replacements {
     const current = await groups.group(onDemandAsg);
     if (!current) return { status: "skipped", ...where, reason: `spot is short (${short}) but Auto Scaling does not know ${onDemandAsg}` };
     if (current.desired >= current.max) return { status: "skipped", ...where, autoScalingGroup: onDemandAsg, reason: `spot is short (${short}) and the on-demand group ${onDemand} is at its max (${current.max})` };
-    const to = current.desired + 1;
-    return {
-      mechanism: "on-demand-fallback",
-      group,
-      replacementGroup: onDemand,
-      autoScalingGroup: onDemandAsg,
-      desired: { from: current.desired, to },
-      reason: `spot is short (${short}): raise the on-demand group ${onDemand} desired ${current.desired} -> ${to} instead of replacing in ${group}`,
-      send: async (g) => {
-        await g.setDesired(onDemandAsg, to);
-        return "sent";
-      },
-    };
+    return raiseByOne("on-demand-fallback", group, onDemand, onDemandAsg, current.desired, (to) => `spot is short (${short}): raise the on-demand group ${onDemand} desired ${current.desired} -> ${to} instead of replacing in ${group}`);
   }
 
   /** Bounds, records and sends the plan (only reports it in dry run). */
