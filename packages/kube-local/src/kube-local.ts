@@ -9,7 +9,7 @@ import { FlowControl, type FlowControlOptions } from "./flow-control";
 import type { ClusterSeed } from "./fixtures";
 import { demoCluster } from "./fixtures";
 import { Registry } from "./registry";
-import { findResource, RESOURCES, type ResourceType } from "./resources";
+import { fieldValue, findResource, RESOURCES, type ResourceType } from "./resources";
 import { createApiServer, listeningUrl, RequestStats } from "./server";
 import { NAMESPACES, NODES, PODS } from "./sim/controllers";
 import { Simulation, type SimulationOptions } from "./sim/simulation";
@@ -79,7 +79,7 @@ export class KubeLocal {
     readonly caPem: string | undefined,
     tls?: ServingCertificates,
   ) {
-    this.store = new ObjectStore(options.historyLimit);
+    this.store = new ObjectStore(options.historyLimit, [{ storage: PODS.storage, field: "spec.nodeName", valueOf: (pod) => fieldValue(pod, "spec.nodeName") }]);
     this.auth = new Authenticator(options.tokenReviewer);
     this.registry = new Registry(this.store);
     this.latencyMs = options.latencyMs ?? 0;
@@ -140,35 +140,34 @@ export class KubeLocal {
       const resource = findResource(group, "v1", plural) as ResourceType;
       return this.registry.create(resource, obj.metadata.namespace, clone(obj));
     };
-    for (const ns of seed.namespaces) {
-      if (!this.store.peek(NAMESPACES.storage, undefined, ns)) this.registry.create(NAMESPACES, undefined, { metadata: { name: ns } });
-    }
-    for (const node of seed.nodes) create("nodes", "", node);
-    for (const pdb of seed.pdbs) create("poddisruptionbudgets", "policy", pdb);
-    // one workload at a time, so each spreads over the nodes the way the seed lists them
-    for (const deployment of seed.deployments) {
-      create("deployments", "apps", deployment);
-      await this.settle();
-    }
-    for (const ds of seed.daemonSets) create("daemonsets", "apps", ds);
-    for (const pod of seed.pods) create("pods", "", pod);
-    for (const mirror of seed.mirrorPods) {
-      const owned = clone(mirror);
-      for (const ref of owned.metadata.ownerReferences ?? []) {
-        if (ref.kind === "Node") ref.uid = this.store.peek(NODES.storage, undefined, ref.name)?.metadata.uid ?? "";
-      }
-      this.registry.create(PODS, owned.metadata.namespace, owned);
-    }
-    await this.settle();
-    await this.idle();
-  }
-
-  /** Runs every controller until quiet, starting pods at once: the settled state a seed promises. */
-  private async settle(): Promise<void> {
+    // controllers run until quiet after each step, starting pods at once: the settled state a seed promises
     const settle = new Simulation(this.registry, { podStartupSeconds: 0 });
     settle.start();
-    await settle.idle();
-    settle.stop();
+    try {
+      for (const ns of seed.namespaces) {
+        if (!this.store.peek(NAMESPACES.storage, undefined, ns)) this.registry.create(NAMESPACES, undefined, { metadata: { name: ns } });
+      }
+      for (const node of seed.nodes) create("nodes", "", node);
+      for (const pdb of seed.pdbs) create("poddisruptionbudgets", "policy", pdb);
+      // one workload at a time, so each spreads over the nodes the way the seed lists them
+      for (const deployment of seed.deployments) {
+        create("deployments", "apps", deployment);
+        await settle.idle();
+      }
+      for (const ds of seed.daemonSets) create("daemonsets", "apps", ds);
+      for (const pod of seed.pods) create("pods", "", pod);
+      for (const mirror of seed.mirrorPods) {
+        const owned = clone(mirror);
+        for (const ref of owned.metadata.ownerReferences ?? []) {
+          if (ref.kind === "Node") ref.uid = this.store.peek(NODES.storage, undefined, ref.name)?.metadata.uid ?? "";
+        }
+        this.registry.create(PODS, owned.metadata.namespace, owned);
+      }
+      await settle.idle();
+    } finally {
+      settle.stop();
+    }
+    await this.idle();
   }
 
   kubeconfig(options: { token?: string; namespace?: string } = {}): Kubeconfig {

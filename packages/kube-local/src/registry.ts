@@ -135,8 +135,11 @@ export class Registry {
     const filter = this.parseFilter(resource, options.labelSelector, options.fieldSelector);
     const resourceVersion = String(this.store.currentRevision());
     const start = options.continueToken ? decodeContinue(options.continueToken) : undefined;
+    // an exact match on an indexed field (pods' spec.nodeName) narrows the scan, as the watch cache's index does
+    const indexed = filter.fields.find((f) => f.operator === "=" && this.store.hasIndex(resource.storage, f.field));
     const all = this.store.list(resource.storage, {
       namespace: scope(resource, namespace),
+      indexed,
       filter: (obj) => this.matches(filter, obj) && (start === undefined || keyOf(obj) > start.key),
     });
     const limit = options.limit && options.limit > 0 ? options.limit : undefined;

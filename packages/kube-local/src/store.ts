@@ -18,6 +18,20 @@ export interface StoredChange {
 export interface ListScope {
   namespace?: string | undefined;
   filter?: (obj: KubeObject) => boolean;
+  /** Only objects whose indexed field has this value (a hint: the filter still decides). */
+  indexed?: { field: string; value: string } | undefined;
+}
+
+/** An index over one field of one kind, as kube-apiserver's watch cache keeps one on pods' spec.nodeName. */
+export interface FieldIndex {
+  storage: string;
+  field: string;
+  valueOf: (obj: KubeObject) => string;
+}
+
+interface Index {
+  valueOf: (obj: KubeObject) => string;
+  keysByValue: Map<string, Set<string>>;
 }
 
 const keyOf = (namespace: string | undefined, name: string) => `${namespace ?? ""}/${name}`;
@@ -27,8 +41,24 @@ export class ObjectStore {
   private readonly buckets = new Map<string, Map<string, KubeObject>>();
   private readonly history: StoredChange[] = [];
   private readonly listeners = new Set<(change: StoredChange) => void>();
+  /** Field indexes by storage, then field. */
+  private readonly indexes = new Map<string, Map<string, Index>>();
 
-  constructor(private readonly historyLimit = 50_000) {}
+  constructor(
+    private readonly historyLimit = 50_000,
+    indexes: readonly FieldIndex[] = [],
+  ) {
+    for (const { storage, field, valueOf } of indexes) {
+      const byField = this.indexes.get(storage) ?? new Map<string, Index>();
+      byField.set(field, { valueOf, keysByValue: new Map() });
+      this.indexes.set(storage, byField);
+    }
+  }
+
+  /** Whether lists of `storage` can be narrowed by `field`. */
+  hasIndex(storage: string, field: string): boolean {
+    return this.indexes.get(storage)?.has(field) ?? false;
+  }
 
   currentRevision(): number {
     return this.revision;
@@ -49,7 +79,9 @@ export class ObjectStore {
   list(storage: string, scope: ListScope = {}): KubeObject[] {
     const bucket = this.bucket(storage);
     const prefix = scope.namespace !== undefined ? `${scope.namespace}/` : undefined;
-    const keys = [...bucket.keys()].filter((k) => prefix === undefined || k.startsWith(prefix)).sort();
+    const index = scope.indexed ? this.indexes.get(storage)?.get(scope.indexed.field) : undefined;
+    const candidates = index && scope.indexed ? (index.keysByValue.get(scope.indexed.value) ?? []) : bucket.keys();
+    const keys = [...candidates].filter((k) => prefix === undefined || k.startsWith(prefix)).sort();
     const out: KubeObject[] = [];
     for (const key of keys) {
       const obj = bucket.get(key);
@@ -82,6 +114,7 @@ export class ObjectStore {
     const stored = clone(object);
     this.revision += 1;
     stored.metadata.resourceVersion = String(this.revision);
+    this.reindex(storage, key, bucket.get(key), stored);
     bucket.set(key, stored);
     this.record({ type, storage, revision: this.revision, object: stored });
     return clone(stored);
@@ -93,6 +126,7 @@ export class ObjectStore {
     const key = keyOf(namespace, name);
     const existing = bucket.get(key);
     if (!existing) return undefined;
+    this.reindex(storage, key, existing, undefined);
     bucket.delete(key);
     this.revision += 1;
     const tombstone = clone(existing);
@@ -123,6 +157,24 @@ export class ObjectStore {
     // trimmed a quarter at a time: dropping one entry per change would move the whole history each time
     if (this.history.length > this.historyLimit * 1.25) this.history.splice(0, this.history.length - this.historyLimit);
     for (const listener of [...this.listeners]) listener(change);
+  }
+
+  private reindex(storage: string, key: string, before: KubeObject | undefined, after: KubeObject | undefined): void {
+    for (const index of this.indexes.get(storage)?.values() ?? []) {
+      const was = before ? index.valueOf(before) : undefined;
+      const is = after ? index.valueOf(after) : undefined;
+      if (was === is) continue;
+      if (was !== undefined) {
+        const keys = index.keysByValue.get(was);
+        keys?.delete(key);
+        if (keys?.size === 0) index.keysByValue.delete(was);
+      }
+      if (is !== undefined) {
+        const keys = index.keysByValue.get(is) ?? new Set<string>();
+        keys.add(key);
+        index.keysByValue.set(is, keys);
+      }
+    }
   }
 
   private bucket(storage: string): Map<string, KubeObject> {

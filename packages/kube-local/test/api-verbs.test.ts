@@ -59,6 +59,30 @@ describe("get and list", () => {
     expect(byNamespace.items).toHaveLength(0);
   });
 
+  it("keeps spec.nodeName selections right as pods are bound, deleted and paged: spec.nodeName= finds the unbound", async () => {
+    // Prepare
+    const { core } = await podCluster(2);
+    await core.createNamespacedPod({ namespace: "shop", body: pod("pending") });
+    await core.createNamespacedPod({ namespace: "default", body: pod("elsewhere", { nodeName: NODE }) });
+    await core.deleteNamespacedPod({ namespace: "shop", name: "web-1", gracePeriodSeconds: 0 });
+    const names = async (fieldSelector: string, namespace?: string) =>
+      (namespace ? await core.listNamespacedPod({ namespace, fieldSelector }) : await core.listPodForAllNamespaces({ fieldSelector })).items.map((p) => `${p.metadata?.namespace}/${p.metadata?.name}`);
+    // Act
+    const onNode = await names(`spec.nodeName=${NODE}`);
+    const onNodeInShop = await names(`spec.nodeName=${NODE}`, "shop");
+    const unbound = await names("spec.nodeName=");
+    const notOnNode = await names(`spec.nodeName!=${NODE}`);
+    const firstPage = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${NODE}`, limit: 1 });
+    const secondPage = await core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${NODE}`, limit: 1, _continue: firstPage.metadata?._continue });
+    // Assess
+    expect(onNode).toEqual(["default/elsewhere", "shop/web-0"]);
+    expect(onNodeInShop).toEqual(["shop/web-0"]);
+    expect(unbound).toEqual(["shop/pending"]);
+    expect(notOnNode).toEqual(["shop/pending"]);
+    expect([...firstPage.items, ...secondPage.items].map((p) => p.metadata?.name)).toEqual(["elsewhere", "web-0"]);
+    expect(secondPage.metadata?._continue).toBeUndefined();
+  });
+
   it("rejects an unsupported field selector and a malformed label selector with 400", async () => {
     const { core } = await podCluster();
     const field = await failure(core.listPodForAllNamespaces({ fieldSelector: "spec.hostname=x" }));

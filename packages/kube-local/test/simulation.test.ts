@@ -106,6 +106,46 @@ describe("simulated kubelet and controllers", () => {
     await eventually(() => kube.list("replicasets", "shop").filter((rs) => rs.metadata.name?.startsWith("cart-cache")).length + kube.list("pods", "shop").filter((p) => p.metadata.name?.startsWith("cart-cache")).length, (n) => n === 0);
   });
 
+  it("binds a pod that waited for room as soon as a pod on a full node goes", async () => {
+    const h = await startHarness({ simulation: { timeScale: 0.01 } });
+    const seed = emptySeed();
+    seed.namespaces.push("shop");
+    seed.nodes.push(nodeFixture({ name: "small", instanceId: "i-01", zone: "us-west-2a", instanceType: "t3.micro", capacityType: "ON_DEMAND", nodegroup: "base", internalIp: "10.0.0.1", allocatable: { pods: "1" } }));
+    seed.deployments.push(deploymentFixture({ namespace: "shop", name: "web", replicas: 1 }).deployment);
+    await h.kube.seed(seed);
+    const [running] = (await h.core.listNamespacedPod({ namespace: "shop" })).items;
+    await h.core.createNamespacedPod({ namespace: "shop", body: { metadata: { name: "latecomer" }, spec: { containers: [{ name: "c", image: "busybox" }] } } });
+    await eventually(
+      () => h.core.readNamespacedPod({ namespace: "shop", name: "latecomer" }),
+      (p) => p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.message?.includes("1 Too many pods")) ?? false,
+    );
+    await h.apps.patchNamespacedDeploymentScale({ namespace: "shop", name: "web", body: { spec: { replicas: 0 } } }, smp);
+    const bound = await eventually(() => h.core.readNamespacedPod({ namespace: "shop", name: "latecomer" }), (p) => p.status?.phase === "Running");
+    expect(bound.spec?.nodeName).toBe("small");
+    expect((await h.core.listNamespacedPod({ namespace: "shop", labelSelector: "app=web" })).items.map((p) => p.metadata?.name)).not.toContain(running?.metadata?.name);
+  });
+
+  it("follows a Deployment's replicas both ways and garbage-collects a pod created for an owner that does not exist", async () => {
+    const h = await startHarness({ seed: "demo", simulation: { timeScale: 0.01 } });
+    const count = async () => (await h.core.listNamespacedPod({ namespace: "shop", labelSelector: "app=storefront" })).items.filter((p) => !p.metadata?.deletionTimestamp).length;
+    await h.apps.patchNamespacedDeploymentScale({ namespace: "shop", name: "storefront", body: { spec: { replicas: 8 } } }, smp);
+    await eventually(count, (n) => n === 8);
+    await h.apps.patchNamespacedDeploymentScale({ namespace: "shop", name: "storefront", body: { spec: { replicas: 2 } } }, smp);
+    await eventually(count, (n) => n === 2);
+    await h.core.createNamespacedPod({
+      namespace: "shop",
+      body: { metadata: { name: "stray", ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "gone", uid: "00000000-0000-0000-0000-000000000000", controller: true }] }, spec: { containers: [{ name: "c", image: "busybox" }] } },
+    });
+    await eventually(() => failure(h.core.readNamespacedPod({ namespace: "shop", name: "stray" })).then((f) => f.code).catch(() => 200), (code) => code === 404);
+  });
+
+  it("removes the lease of a deleted node with the node", async () => {
+    const { core, kube } = await startHarness({ seed: "demo", simulation: { timeScale: 0.01 } });
+    await eventually(() => kube.get("leases", "kube-node-lease", DEMO_INTERRUPTED_NODE), (lease) => lease !== undefined);
+    await core.deleteNode({ name: DEMO_INTERRUPTED_NODE });
+    await eventually(() => kube.get("leases", "kube-node-lease", DEMO_INTERRUPTED_NODE), (lease) => lease === undefined);
+  });
+
   it("does nothing on its own when the simulation is off", async () => {
     const { core } = await startHarness({ seed: "demo", simulation: false });
     await core.deleteNamespacedPod({ name: "debug-shell", namespace: "shop" });

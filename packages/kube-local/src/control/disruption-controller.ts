@@ -33,6 +33,12 @@ export class DisruptionController extends QueuedController {
   /** The pods each budget selects, as last stored: a sync counts these, not every pod of the namespace. */
   private readonly podsOfBudget = new Map<string, Map<string, Pod>>();
   private readonly generations = new Map<string, number>();
+  /**
+   * The budgets selecting a set of labels, by namespace and labels: a workload's pods share their
+   * labels, so a pod change rarely needs the selectors again. Forgotten when a namespace's budgets
+   * or their selectors change.
+   */
+  private readonly selectingByLabels = new Map<string, Map<string, string[]>>();
 
   constructor(
     private readonly registry: Registry,
@@ -74,10 +80,24 @@ export class DisruptionController extends QueuedController {
   }
 
   private budgetsSelecting(pod: KubeObject): string[] {
-    return this.registry.store
-      .peekAll(PDBS.storage, pod.metadata.namespace)
-      .filter((pdb) => matchesLabelSelectorObject((pdb as Pdb).spec?.selector, pod.metadata.labels ?? {}, { emptyMatchesAll: true }))
-      .map((pdb) => pdb.metadata.name ?? "");
+    const namespace = pod.metadata.namespace ?? "";
+    const labels = pod.metadata.labels ?? {};
+    const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    let known = this.selectingByLabels.get(namespace);
+    // bounded: pods with labels of their own (a StatefulSet's pod-name) would otherwise grow it without end
+    if (!known || known.size >= 10_000) {
+      known = new Map<string, string[]>();
+      this.selectingByLabels.set(namespace, known);
+    }
+    let budgets = known.get(key);
+    if (!budgets) {
+      budgets = this.registry.store
+        .peekAll(PDBS.storage, namespace)
+        .filter((pdb) => matchesLabelSelectorObject((pdb as Pdb).spec?.selector, labels, { emptyMatchesAll: true }))
+        .map((pdb) => pdb.metadata.name ?? "");
+      known.set(key, budgets);
+    }
+    return budgets;
   }
 
   onChange(change: StoredChange): void {
@@ -89,6 +109,7 @@ export class DisruptionController extends QueuedController {
       if (this.generations.get(key) !== generation) {
         if (generation === undefined) this.generations.delete(key);
         else this.generations.set(key, generation);
+        this.selectingByLabels.delete(change.object.metadata.namespace ?? "");
         this.indexPods(change.object.metadata.namespace);
       }
     } else if (change.storage === "pods") {

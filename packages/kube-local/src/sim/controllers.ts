@@ -3,18 +3,18 @@
  * look real: Deployments own ReplicaSets, ReplicaSets keep their pod count, DaemonSets keep a pod
  * per eligible node, the scheduler binds pending pods, and garbage collection removes dependents
  * of deleted owners, pods of vanished nodes and the content of deleted namespaces.
- * Each function writes only when something differs, and returns how many writes it made.
+ * Each sync looks at one object (or, for the scheduler, the pods waiting for a node) with what the
+ * caller's indexes say it owns, writes only when something differs, and returns how many writes it made.
  */
 import type { V1DaemonSet, V1Deployment, V1PodTemplateSpec, V1ReplicaSet } from "@kubernetes/client-node";
 import { isDeepStrictEqual } from "node:util";
 import { ApiError } from "../errors";
-import { asNode, asPod, controllerOf, isPodActive, isPodReady, isTerminating, timestamp, type Node, type Pod } from "../objects";
+import { asPod, isPodActive, isPodReady, isTerminating, podRequest, timestamp, toleratesTaint, type Node, type Pod } from "../objects";
 import type { Registry } from "../registry";
 import { resourceForKind, RESOURCES, type ResourceType } from "../resources";
 import { matchesLabelSelectorObject } from "../selectors";
 import { clone, isRecord, type KubeObject, type OwnerReference, type Wire } from "../wire";
-import { matchesNodeSelectorAndAffinity, nodeLoads, place, unschedulableMessage } from "./placement";
-import { toleratesTaint } from "../objects";
+import { matchesNodeSelectorAndAffinity, place, unschedulableMessage, type NodeLoad } from "./placement";
 import type { EventRecorder } from "../control/event-recorder";
 
 /** The event recorders of the simulated controllers, one per component as upstream names them. */
@@ -25,17 +25,17 @@ export interface SimEvents {
   daemonSet: EventRecorder;
 }
 
-type Deployment = Wire<V1Deployment> & KubeObject;
-type ReplicaSet = Wire<V1ReplicaSet> & KubeObject;
-type DaemonSet = Wire<V1DaemonSet> & KubeObject;
+export type Deployment = Wire<V1Deployment> & KubeObject;
+export type ReplicaSet = Wire<V1ReplicaSet> & KubeObject;
+export type DaemonSet = Wire<V1DaemonSet> & KubeObject;
 
 const res = (plural: string, group = ""): ResourceType => RESOURCES.find((r) => r.plural === plural && r.group === group)!;
 export const PODS = res("pods");
 export const NODES = res("nodes");
 export const NAMESPACES = res("namespaces");
-const REPLICASETS = res("replicasets", "apps");
-const DEPLOYMENTS = res("deployments", "apps");
-const DAEMONSETS = res("daemonsets", "apps");
+export const REPLICASETS = res("replicasets", "apps");
+export const DEPLOYMENTS = res("deployments", "apps");
+export const DAEMONSETS = res("daemonsets", "apps");
 
 const TEMPLATE_HASH_LABEL = "pod-template-hash";
 const SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789";
@@ -64,10 +64,6 @@ export function templateHash(template: unknown): string {
 
 function ownerRef(kind: string, apiVersion: string, owner: KubeObject): OwnerReference {
   return { apiVersion, kind, name: owner.metadata.name ?? "", uid: owner.metadata.uid ?? "", controller: true, blockOwnerDeletion: true };
-}
-
-function ownedBy(obj: KubeObject, owner: KubeObject): boolean {
-  return controllerOf(obj)?.uid === owner.metadata.uid;
 }
 
 /** Ignores the conflicts and not-founds that races between controllers produce; they retry next pass. */
@@ -114,78 +110,75 @@ function podFromTemplate(template: Wire<V1PodTemplateSpec>, owner: OwnerReferenc
   };
 }
 
-export function reconcileDeployments(registry: Registry, events?: SimEvents): number {
+/** The ReplicaSets a Deployment controls. */
+export function syncDeployment(registry: Registry, deployment: Deployment, owned: readonly ReplicaSet[], events?: SimEvents): number {
   let writes = 0;
-  for (const obj of registry.store.peekAll(DEPLOYMENTS.storage)) {
-    const deployment = obj as Deployment;
-    if (isTerminating(deployment)) continue;
-    const namespace = deployment.metadata.namespace ?? "";
-    const template = deployment.spec?.template ?? {};
-    const hash = templateHash(template);
-    const name = `${deployment.metadata.name}-${hash}`;
-    const replicas = deployment.spec?.replicas ?? 1;
-    const owned = registry.store.peekAll(REPLICASETS.storage, namespace).filter((rs) => ownedBy(rs, deployment)) as ReplicaSet[];
-    const current = owned.find((rs) => rs.metadata.name === name);
-    if (!current) {
-      const rsTemplate = clone(template);
-      rsTemplate.metadata = { ...rsTemplate.metadata, labels: { ...(rsTemplate.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash } };
-      const selector = clone(deployment.spec?.selector ?? {});
-      selector.matchLabels = { ...(selector.matchLabels ?? {}), [TEMPLATE_HASH_LABEL]: hash };
-      const createdRs = attempt(() =>
-        registry.create(REPLICASETS, namespace, {
-          apiVersion: "apps/v1",
-          kind: "ReplicaSet",
-          metadata: {
-            name,
-            namespace,
-            labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash },
-            annotations: { "deployment.kubernetes.io/desired-replicas": String(replicas), "deployment.kubernetes.io/revision": String(owned.length + 1) },
-            ownerReferences: [ownerRef("Deployment", "apps/v1", deployment)],
-          },
-          spec: { replicas, selector, template: rsTemplate },
-        }),
-      );
-      if (createdRs) {
-        writes += 1;
-        if (replicas > 0) events?.deployment.record(DEPLOYMENTS, deployment, "Normal", "ScalingReplicaSet", `Scaled up replica set ${name} from 0 to ${replicas}`);
-      }
-      continue;
-    }
-    for (const rs of owned) {
-      const want = rs === current ? replicas : 0;
-      const had = rs.spec?.replicas ?? 1;
-      if (had !== want) {
-        const body = clone(rs);
-        body.spec = { ...body.spec!, replicas: want };
-        if (attempt(() => registry.update(REPLICASETS, namespace, rs.metadata.name ?? "", body))) {
-          writes += 1;
-          events?.deployment.record(DEPLOYMENTS, deployment, "Normal", "ScalingReplicaSet", `Scaled ${want > had ? "up" : "down"} replica set ${rs.metadata.name ?? ""} from ${had} to ${want}`);
-        }
-      }
-    }
-    const sum = (f: (rs: ReplicaSet) => number | undefined) => owned.reduce((n, rs) => n + (f(rs) ?? 0), 0);
-    const ready = sum((rs) => rs.status?.readyReplicas);
-    const available = sum((rs) => rs.status?.availableReplicas);
-    const status: Record<string, unknown> = {
-      observedGeneration: deployment.metadata.generation ?? 1,
-      replicas: sum((rs) => rs.status?.replicas),
-      updatedReplicas: current.status?.replicas ?? 0,
-      readyReplicas: ready,
-      availableReplicas: available,
-      ...(replicas - available > 0 ? { unavailableReplicas: replicas - available } : {}),
-      conditions: [
-        {
-          type: "Available",
-          status: available >= replicas ? "True" : "False",
-          reason: available >= replicas ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
-          message: available >= replicas ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
-          lastUpdateTime: deployment.metadata.creationTimestamp,
-          lastTransitionTime: deployment.metadata.creationTimestamp,
+  if (isTerminating(deployment)) return 0;
+  const namespace = deployment.metadata.namespace ?? "";
+  const template = deployment.spec?.template ?? {};
+  const hash = templateHash(template);
+  const name = `${deployment.metadata.name}-${hash}`;
+  const replicas = deployment.spec?.replicas ?? 1;
+  const current = owned.find((rs) => rs.metadata.name === name);
+  if (!current) {
+    const rsTemplate = clone(template);
+    rsTemplate.metadata = { ...rsTemplate.metadata, labels: { ...(rsTemplate.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash } };
+    const selector = clone(deployment.spec?.selector ?? {});
+    selector.matchLabels = { ...(selector.matchLabels ?? {}), [TEMPLATE_HASH_LABEL]: hash };
+    const createdRs = attempt(() =>
+      registry.create(REPLICASETS, namespace, {
+        apiVersion: "apps/v1",
+        kind: "ReplicaSet",
+        metadata: {
+          name,
+          namespace,
+          labels: { ...(template.metadata?.labels ?? {}), [TEMPLATE_HASH_LABEL]: hash },
+          annotations: { "deployment.kubernetes.io/desired-replicas": String(replicas), "deployment.kubernetes.io/revision": String(owned.length + 1) },
+          ownerReferences: [ownerRef("Deployment", "apps/v1", deployment)],
         },
-      ],
-    };
-    writes += writeStatus(registry, DEPLOYMENTS, deployment, status);
+        spec: { replicas, selector, template: rsTemplate },
+      }),
+    );
+    if (createdRs) {
+      writes += 1;
+      if (replicas > 0) events?.deployment.record(DEPLOYMENTS, deployment, "Normal", "ScalingReplicaSet", `Scaled up replica set ${name} from 0 to ${replicas}`);
+    }
+    return writes;
   }
+  for (const rs of owned) {
+    const want = rs === current ? replicas : 0;
+    const had = rs.spec?.replicas ?? 1;
+    if (had !== want) {
+      const body = clone(rs);
+      body.spec = { ...body.spec!, replicas: want };
+      if (attempt(() => registry.update(REPLICASETS, namespace, rs.metadata.name ?? "", body))) {
+        writes += 1;
+        events?.deployment.record(DEPLOYMENTS, deployment, "Normal", "ScalingReplicaSet", `Scaled ${want > had ? "up" : "down"} replica set ${rs.metadata.name ?? ""} from ${had} to ${want}`);
+      }
+    }
+  }
+  const sum = (f: (rs: ReplicaSet) => number | undefined) => owned.reduce((n, rs) => n + (f(rs) ?? 0), 0);
+  const ready = sum((rs) => rs.status?.readyReplicas);
+  const available = sum((rs) => rs.status?.availableReplicas);
+  const status: Record<string, unknown> = {
+    observedGeneration: deployment.metadata.generation ?? 1,
+    replicas: sum((rs) => rs.status?.replicas),
+    updatedReplicas: current.status?.replicas ?? 0,
+    readyReplicas: ready,
+    availableReplicas: available,
+    ...(replicas - available > 0 ? { unavailableReplicas: replicas - available } : {}),
+    conditions: [
+      {
+        type: "Available",
+        status: available >= replicas ? "True" : "False",
+        reason: available >= replicas ? "MinimumReplicasAvailable" : "MinimumReplicasUnavailable",
+        message: available >= replicas ? "Deployment has minimum availability." : "Deployment does not have minimum availability.",
+        lastUpdateTime: deployment.metadata.creationTimestamp,
+        lastTransitionTime: deployment.metadata.creationTimestamp,
+      },
+    ],
+  };
+  writes += writeStatus(registry, DEPLOYMENTS, deployment, status);
   return writes;
 }
 
@@ -195,57 +188,40 @@ function deletionOrder(a: Pod, b: Pod): number {
   return rank(b) - rank(a) || (b.metadata.creationTimestamp ?? "").localeCompare(a.metadata.creationTimestamp ?? "");
 }
 
-/** Pods grouped by the uid of their controller, built once per pass. */
-function podsByController(registry: Registry): Map<string, Pod[]> {
-  const index = new Map<string, Pod[]>();
-  for (const obj of registry.store.peekAll(PODS.storage)) {
-    const uid = controllerOf(obj)?.uid;
-    if (!uid) continue;
-    const list = index.get(uid);
-    if (list) list.push(asPod(obj));
-    else index.set(uid, [asPod(obj)]);
-  }
-  return index;
-}
-
-export function reconcileReplicaSets(registry: Registry, events?: SimEvents): number {
+/** Keeps a ReplicaSet's count of the pods it controls, and its status. */
+export function syncReplicaSet(registry: Registry, rs: ReplicaSet, pods: readonly Pod[], events?: SimEvents): number {
   let writes = 0;
-  const owned = podsByController(registry);
-  for (const obj of registry.store.peekAll(REPLICASETS.storage)) {
-    const rs = obj as ReplicaSet;
-    if (isTerminating(rs)) continue;
-    const namespace = rs.metadata.namespace ?? "";
-    const pods = owned.get(rs.metadata.uid ?? "") ?? [];
-    const active = pods.filter(isPodActive);
-    const want = rs.spec?.replicas ?? 1;
-    if (active.length < want) {
-      const owner = ownerRef("ReplicaSet", "apps/v1", rs);
-      for (let i = active.length; i < want; i += 1) {
-        const pod = attempt(() => registry.create(PODS, namespace, podFromTemplate(rs.spec?.template ?? {}, owner, namespace, { generateName: `${rs.metadata.name}-` })));
-        if (pod) {
-          writes += 1;
-          events?.replicaSet.record(REPLICASETS, rs, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name ?? ""}`);
-        }
-      }
-    } else if (active.length > want) {
-      for (const pod of [...active].sort(deletionOrder).slice(0, active.length - want)) {
-        if (attempt(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}))) {
-          writes += 1;
-          events?.replicaSet.record(REPLICASETS, rs, "Normal", "SuccessfulDelete", `Deleted pod: ${pod.metadata.name ?? ""}`);
-        }
+  if (isTerminating(rs)) return 0;
+  const namespace = rs.metadata.namespace ?? "";
+  const active = pods.filter(isPodActive);
+  const want = rs.spec?.replicas ?? 1;
+  if (active.length < want) {
+    const owner = ownerRef("ReplicaSet", "apps/v1", rs);
+    for (let i = active.length; i < want; i += 1) {
+      const pod = attempt(() => registry.create(PODS, namespace, podFromTemplate(rs.spec?.template ?? {}, owner, namespace, { generateName: `${rs.metadata.name}-` })));
+      if (pod) {
+        writes += 1;
+        events?.replicaSet.record(REPLICASETS, rs, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name ?? ""}`);
       }
     }
-    const ready = active.filter(isPodReady).length;
-    const selector = rs.spec?.selector;
-    const status: Record<string, unknown> = {
-      replicas: active.length,
-      fullyLabeledReplicas: active.filter((p) => matchesLabelSelectorObject(selector, p.metadata.labels ?? {}, { emptyMatchesAll: true })).length,
-      readyReplicas: ready,
-      availableReplicas: ready,
-      observedGeneration: rs.metadata.generation ?? 1,
-    };
-    writes += writeStatus(registry, REPLICASETS, rs, status);
+  } else if (active.length > want) {
+    for (const pod of [...active].sort(deletionOrder).slice(0, active.length - want)) {
+      if (attempt(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}))) {
+        writes += 1;
+        events?.replicaSet.record(REPLICASETS, rs, "Normal", "SuccessfulDelete", `Deleted pod: ${pod.metadata.name ?? ""}`);
+      }
+    }
   }
+  const ready = active.filter(isPodReady).length;
+  const selector = rs.spec?.selector;
+  const status: Record<string, unknown> = {
+    replicas: active.length,
+    fullyLabeledReplicas: active.filter((p) => matchesLabelSelectorObject(selector, p.metadata.labels ?? {}, { emptyMatchesAll: true })).length,
+    readyReplicas: ready,
+    availableReplicas: ready,
+    observedGeneration: rs.metadata.generation ?? 1,
+  };
+  writes += writeStatus(registry, REPLICASETS, rs, status);
   return writes;
 }
 
@@ -266,70 +242,77 @@ function daemonEligible(ds: DaemonSet, node: Node): boolean {
   return hard.length === 0 && matchesNodeSelectorAndAffinity(pod, node);
 }
 
-export function reconcileDaemonSets(registry: Registry, events?: SimEvents): number {
+/** One pod of a DaemonSet on every node it is eligible for, none elsewhere, and its status. */
+export function syncDaemonSet(registry: Registry, ds: DaemonSet, nodes: readonly Node[], pods: readonly Pod[], events?: SimEvents): number {
   let writes = 0;
-  const nodes = registry.store.peekAll(NODES.storage).map(asNode);
-  const daemonSets = registry.store.peekAll(DAEMONSETS.storage);
-  const owned = daemonSets.length > 0 ? podsByController(registry) : new Map<string, Pod[]>();
-  for (const obj of daemonSets) {
-    const ds = obj as DaemonSet;
-    if (isTerminating(ds)) continue;
-    const namespace = ds.metadata.namespace ?? "";
-    const pods = (owned.get(ds.metadata.uid ?? "") ?? []).filter(isPodActive);
-    const owner = ownerRef("DaemonSet", "apps/v1", ds);
-    let desired = 0;
-    for (const node of nodes) {
-      const nodeName = node.metadata.name ?? "";
-      const eligible = daemonEligible(ds, node);
-      const onNode = pods.filter((p) => p.spec?.nodeName === nodeName);
-      if (eligible) {
-        desired += 1;
-        if (onNode.length === 0) {
-          const template = clone(ds.spec?.template ?? {});
-          template.spec = { ...template.spec!, tolerations: [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS] };
-          const pod = attempt(() => registry.create(PODS, namespace, podFromTemplate(template, owner, namespace, { nodeName, generateName: `${ds.metadata.name}-` })));
-          if (pod) {
-            writes += 1;
-            events?.daemonSet.record(DAEMONSETS, ds, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name ?? ""}`);
-          }
+  if (isTerminating(ds)) return 0;
+  const namespace = ds.metadata.namespace ?? "";
+  const active = pods.filter(isPodActive);
+  const byNode = new Map<string, Pod[]>();
+  for (const pod of active) {
+    const nodeName = pod.spec?.nodeName ?? "";
+    const list = byNode.get(nodeName);
+    if (list) list.push(pod);
+    else byNode.set(nodeName, [pod]);
+  }
+  const owner = ownerRef("DaemonSet", "apps/v1", ds);
+  let desired = 0;
+  for (const node of nodes) {
+    const nodeName = node.metadata.name ?? "";
+    const onNode = byNode.get(nodeName) ?? [];
+    if (daemonEligible(ds, node)) {
+      desired += 1;
+      if (onNode.length === 0) {
+        const template = clone(ds.spec?.template ?? {});
+        template.spec = { ...template.spec!, tolerations: [...(template.spec?.tolerations ?? []), ...DAEMON_TOLERATIONS] };
+        const pod = attempt(() => registry.create(PODS, namespace, podFromTemplate(template, owner, namespace, { nodeName, generateName: `${ds.metadata.name}-` })));
+        if (pod) {
+          writes += 1;
+          events?.daemonSet.record(DAEMONSETS, ds, "Normal", "SuccessfulCreate", `Created pod: ${pod.metadata.name ?? ""}`);
         }
-      } else {
-        for (const pod of onNode) {
-          if (attempt(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}))) {
-            writes += 1;
-            events?.daemonSet.record(DAEMONSETS, ds, "Normal", "SuccessfulDelete", `Deleted pod: ${pod.metadata.name ?? ""}`);
-          }
+      }
+    } else {
+      for (const pod of onNode) {
+        if (attempt(() => registry.delete(PODS, namespace, pod.metadata.name ?? "", {}))) {
+          writes += 1;
+          events?.daemonSet.record(DAEMONSETS, ds, "Normal", "SuccessfulDelete", `Deleted pod: ${pod.metadata.name ?? ""}`);
         }
       }
     }
-    const scheduled = new Set(pods.map((p) => p.spec?.nodeName));
-    const readyNodes = new Set(pods.filter(isPodReady).map((p) => p.spec?.nodeName));
-    const status: Record<string, unknown> = {
-      currentNumberScheduled: scheduled.size,
-      numberMisscheduled: 0,
-      desiredNumberScheduled: desired,
-      numberReady: readyNodes.size,
-      observedGeneration: ds.metadata.generation ?? 1,
-      updatedNumberScheduled: scheduled.size,
-      numberAvailable: readyNodes.size,
-      ...(desired - readyNodes.size > 0 ? { numberUnavailable: desired - readyNodes.size } : {}),
-    };
-    writes += writeStatus(registry, DAEMONSETS, ds, status);
   }
+  const scheduled = new Set(active.map((p) => p.spec?.nodeName));
+  const readyNodes = new Set(active.filter(isPodReady).map((p) => p.spec?.nodeName));
+  const status: Record<string, unknown> = {
+    currentNumberScheduled: scheduled.size,
+    numberMisscheduled: 0,
+    desiredNumberScheduled: desired,
+    numberReady: readyNodes.size,
+    observedGeneration: ds.metadata.generation ?? 1,
+    updatedNumberScheduled: scheduled.size,
+    numberAvailable: readyNodes.size,
+    ...(desired - readyNodes.size > 0 ? { numberUnavailable: desired - readyNodes.size } : {}),
+  };
+  writes += writeStatus(registry, DAEMONSETS, ds, status);
   return writes;
 }
 
-/** Binds pending pods; leaves the reason on PodScheduled when none fits. */
-export function schedulePods(registry: Registry, events?: SimEvents): number {
+/** Whether the default scheduler has yet to bind this pod. */
+export function awaitsScheduling(pod: Pod): boolean {
+  return !pod.spec?.nodeName && !isTerminating(pod) && (pod.spec?.schedulerName ?? "default-scheduler") === "default-scheduler";
+}
+
+/**
+ * Binds pending pods, oldest first, counting each binding in `loads`; leaves the reason on
+ * PodScheduled when none fits.
+ */
+export function schedulePods(registry: Registry, pending: readonly Pod[], nodes: readonly Node[], loads: Map<string, NodeLoad>, events?: SimEvents): number {
   let writes = 0;
-  const allPods = registry.store.peekAll(PODS.storage).map(asPod);
-  const pending = allPods.filter((p) => !p.spec?.nodeName && !isTerminating(p) && (p.spec?.schedulerName ?? "default-scheduler") === "default-scheduler");
-  if (pending.length === 0) return 0;
-  const nodes = registry.store.peekAll(NODES.storage).map(asNode).filter((n) => !isTerminating(n));
-  const loads = nodeLoads(allPods);
-  pending.sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
-  for (const pod of pending) {
-    const placement = place(pod, nodes, loads);
+  const queue = pending.filter(awaitsScheduling);
+  if (queue.length === 0) return 0;
+  const candidates = nodes.filter((n) => !isTerminating(n)).sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
+  queue.sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
+  for (const pod of queue) {
+    const placement = place(pod, candidates, loads);
     const namespace = pod.metadata.namespace ?? "";
     if (placement.node) {
       const nodeName = placement.node.metadata.name ?? "";
@@ -337,12 +320,12 @@ export function schedulePods(registry: Registry, events?: SimEvents): number {
       if (bound) {
         writes += 1;
         events?.scheduler.record(PODS, bound, "Normal", "Scheduled", `Successfully assigned ${namespace}/${pod.metadata.name ?? ""} to ${nodeName}`);
+        const load = loads.get(nodeName) ?? { pods: 0, cpu: 0, memory: 0 };
+        loads.set(nodeName, { pods: load.pods + 1, cpu: load.cpu + podRequest(pod, "cpu"), memory: load.memory + podRequest(pod, "memory") });
       }
-      const load = loads.get(nodeName) ?? { pods: 0, cpu: 0, memory: 0 };
-      loads.set(nodeName, { ...load, pods: load.pods + 1 });
       continue;
     }
-    const message = unschedulableMessage(nodes.length, placement.reasons);
+    const message = unschedulableMessage(candidates.length, placement.reasons);
     const current = pod.status?.conditions?.find((c) => c.type === "PodScheduled");
     if (current?.status === "False" && current.message === message) continue;
     const conditions = (pod.status?.conditions ?? []).filter((c) => c.type !== "PodScheduled");
@@ -361,24 +344,20 @@ function ownerExists(registry: Registry, namespace: string | undefined, ref: Own
   return owner !== undefined && owner.metadata.uid === ref.uid;
 }
 
-export function collectGarbage(registry: Registry): number {
-  let writes = 0;
-  const nodeNames = new Set(registry.store.peekAll(NODES.storage).map((n) => n.metadata.name));
-  for (const resource of RESOURCES) {
-    if (resource.group === "events.k8s.io") continue;
-    for (const obj of registry.store.peekAll(resource.storage)) {
-      const refs = obj.metadata.ownerReferences ?? [];
-      if (refs.length > 0 && !isTerminating(obj) && refs.every((ref) => !ownerExists(registry, obj.metadata.namespace, ref))) {
-        writes += tolerant(() => registry.delete(resource, obj.metadata.namespace, obj.metadata.name ?? "", { propagationPolicy: "Background" }));
-      }
+/**
+ * The garbage collector's look at one object: deleted (in the background) once none of its owners
+ * exists; a pod bound to a node that no longer exists is force-deleted, as the pod GC does.
+ */
+export function collectIfOrphaned(registry: Registry, resource: ResourceType, obj: KubeObject): number {
+  const refs = obj.metadata.ownerReferences ?? [];
+  if (refs.length > 0 && !isTerminating(obj) && refs.every((ref) => !ownerExists(registry, obj.metadata.namespace, ref))) {
+    return tolerant(() => registry.delete(resource, obj.metadata.namespace, obj.metadata.name ?? "", { propagationPolicy: "Background" }));
+  }
+  if (resource === PODS) {
+    const nodeName = asPod(obj).spec?.nodeName;
+    if (nodeName && !registry.store.peek(NODES.storage, undefined, nodeName)) {
+      return tolerant(() => registry.delete(PODS, obj.metadata.namespace, obj.metadata.name ?? "", { gracePeriodSeconds: 0 }));
     }
   }
-  // pods bound to nodes that no longer exist are force-deleted, as the pod GC does
-  for (const obj of registry.store.peekAll(PODS.storage)) {
-    const pod = asPod(obj);
-    if (pod.spec?.nodeName && !nodeNames.has(pod.spec.nodeName)) {
-      writes += tolerant(() => registry.delete(PODS, pod.metadata.namespace, pod.metadata.name ?? "", { gracePeriodSeconds: 0 }));
-    }
-  }
-  return writes;
+  return 0;
 }

@@ -53,17 +53,53 @@ export function matchesNodeSelectorAndAffinity(pod: Pod, node: Node): boolean {
   );
 }
 
+/**
+ * What a pod asks of its node, read once per stored snapshot: the scheduler looks at every pod
+ * for every node it weighs, and stored objects are never changed in place.
+ */
+const requestsByPod = new WeakMap<Pod, { cpu: number; memory: number }>();
+export function podRequests(pod: Pod): { cpu: number; memory: number } {
+  let requests = requestsByPod.get(pod);
+  if (!requests) {
+    requests = { cpu: podRequest(pod, "cpu"), memory: podRequest(pod, "memory") };
+    requestsByPod.set(pod, requests);
+  }
+  return requests;
+}
+
+/** A node's allocatable pods, cpu and memory (undefined when it does not say), read once per stored snapshot. */
+const capacityByNode = new WeakMap<Node, { pods: number; cpu: number | undefined; memory: number | undefined }>();
+function capacityOf(node: Node): { pods: number; cpu: number | undefined; memory: number | undefined } {
+  let capacity = capacityByNode.get(node);
+  if (!capacity) {
+    const allocatable = node.status?.allocatable ?? {};
+    capacity = {
+      pods: parseQuantity(allocatable["pods"] ?? "110"),
+      cpu: allocatable["cpu"] !== undefined ? parseQuantity(allocatable["cpu"]) : undefined,
+      memory: allocatable["memory"] !== undefined ? parseQuantity(allocatable["memory"]) : undefined,
+    };
+    capacityByNode.set(node, capacity);
+  }
+  return capacity;
+}
+
+/** Whether a pod still holds its node's resources: bound there and not finished. */
+export function holdsNode(pod: Pod): boolean {
+  const phase = podPhase(pod);
+  return Boolean(pod.spec?.nodeName) && phase !== "Succeeded" && phase !== "Failed";
+}
+
 /** Resources in use on each node, counting every pod bound there that has not finished. */
-export function nodeLoads(pods: readonly Pod[]): Map<string, NodeLoad> {
+export function nodeLoads(pods: Iterable<Pod>): Map<string, NodeLoad> {
   const loads = new Map<string, NodeLoad>();
   for (const pod of pods) {
-    const nodeName = pod.spec?.nodeName;
-    const phase = podPhase(pod);
-    if (!nodeName || phase === "Succeeded" || phase === "Failed") continue;
+    if (!holdsNode(pod)) continue;
+    const nodeName = pod.spec?.nodeName ?? "";
     const load = loads.get(nodeName) ?? { pods: 0, cpu: 0, memory: 0 };
+    const requests = podRequests(pod);
     load.pods += 1;
-    load.cpu += podRequest(pod, "cpu");
-    load.memory += podRequest(pod, "memory");
+    load.cpu += requests.cpu;
+    load.memory += requests.memory;
     loads.set(nodeName, load);
   }
   return loads;
@@ -79,16 +115,16 @@ export function unfitReason(pod: Pod, node: Node, load: NodeLoad | undefined): s
     return `node(s) had untolerated taint {${t.key}: ${t.value ?? ""}}`;
   }
   if (!matchesNodeSelectorAndAffinity(pod, node)) return "node(s) didn't match Pod's node affinity/selector";
-  const allocatable = node.status?.allocatable ?? {};
+  const capacity = capacityOf(node);
   const used = load ?? { pods: 0, cpu: 0, memory: 0 };
-  const maxPods = parseQuantity(allocatable["pods"] ?? "110");
-  if (used.pods + 1 > maxPods) return "Too many pods";
-  if (allocatable["cpu"] !== undefined && used.cpu + podRequest(pod, "cpu") > parseQuantity(allocatable["cpu"]) + 1e-9) return "Insufficient cpu";
-  if (allocatable["memory"] !== undefined && used.memory + podRequest(pod, "memory") > parseQuantity(allocatable["memory"])) return "Insufficient memory";
+  const requests = podRequests(pod);
+  if (used.pods + 1 > capacity.pods) return "Too many pods";
+  if (capacity.cpu !== undefined && used.cpu + requests.cpu > capacity.cpu + 1e-9) return "Insufficient cpu";
+  if (capacity.memory !== undefined && used.memory + requests.memory > capacity.memory) return "Insufficient memory";
   return undefined;
 }
 
-/** Picks the node for a pod, or explains why there is none. */
+/** Picks the node for a pod, or explains why there is none; of equally scored nodes, the first in `nodes` (the scheduler passes them by name). */
 export function place(pod: Pod, nodes: readonly Node[], loads: Map<string, NodeLoad>): Placement {
   const reasons = new Map<string, number>();
   const feasible: Node[] = [];
@@ -100,13 +136,14 @@ export function place(pod: Pod, nodes: readonly Node[], loads: Map<string, NodeL
   if (feasible.length === 0) {
     return { reasons: [...reasons.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([reason, n]) => `${n} ${reason}`) };
   }
-  const score = (node: Node) => [untoleratedTaints(pod, node, ["PreferNoSchedule"]).length, loads.get(node.metadata.name ?? "")?.pods ?? 0];
-  feasible.sort((a, b) => {
-    const [ta, la] = score(a);
-    const [tb, lb] = score(b);
-    return ta! - tb! || la! - lb! || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? "");
-  });
-  return { node: feasible[0]!, reasons: [] };
+  // the best scored: fewest untolerated PreferNoSchedule taints, then the fewest pods
+  let best: { node: Node; taints: number; pods: number } | undefined;
+  for (const node of feasible) {
+    const taints = untoleratedTaints(pod, node, ["PreferNoSchedule"]).length;
+    const pods = loads.get(node.metadata.name ?? "")?.pods ?? 0;
+    if (!best || taints < best.taints || (taints === best.taints && pods < best.pods)) best = { node, taints, pods };
+  }
+  return { node: best!.node, reasons: [] };
 }
 
 /** The PodScheduled=False message kube-scheduler writes when nothing fits. */

@@ -5,12 +5,28 @@
  */
 import { ApiError } from "../errors";
 import { EventRecorder } from "../control/event-recorder";
-import { asNode, asPod, isTerminating, podPhase, timestamp, type Pod } from "../objects";
-import { RESOURCES } from "../resources";
+import { asNode, asPod, controllerOf, isTerminating, podPhase, timestamp, type Pod } from "../objects";
+import { RESOURCES, type ResourceType } from "../resources";
 import type { Registry } from "../registry";
 import type { StoredChange } from "../store";
-import { clone } from "../wire";
-import { collectGarbage, NODES, PODS, reconcileDaemonSets, reconcileDeployments, reconcileReplicaSets, schedulePods, type SimEvents } from "./controllers";
+import { clone, type KubeObject } from "../wire";
+import { ClusterIndex, refKey, type ObjectRef } from "./cluster-index";
+import {
+  collectIfOrphaned,
+  DAEMONSETS,
+  DEPLOYMENTS,
+  NODES,
+  PODS,
+  REPLICASETS,
+  schedulePods,
+  syncDaemonSet,
+  syncDeployment,
+  syncReplicaSet,
+  type DaemonSet,
+  type Deployment,
+  type ReplicaSet,
+  type SimEvents,
+} from "./controllers";
 import { allocatePodIp } from "./pod-network";
 
 const LEASES = RESOURCES.find((r) => r.plural === "leases")!;
@@ -19,8 +35,10 @@ export const NODE_LEASE_NAMESPACE = "kube-node-lease";
 const LEASE_DURATION_SECONDS = 40;
 /** However fast the simulated clock runs, leases are renewed at most this often (bounded work). */
 const MIN_RENEW_MS = 250;
-/** Changes no simulated controller reacts to: the kubelet's own leases and everybody's events. */
+/** Changes no simulated controller reacts to: the kubelet's own leases and everybody's events (leases are still indexed, for their owner). */
 const QUIET_STORAGE = new Set(["leases", "events"]);
+/** Where each stored kind is kept, and as which resource the garbage collector deletes it (events own nothing). */
+const RESOURCE_OF_STORAGE = new Map<string, ResourceType>(RESOURCES.filter((r) => r.storage !== "events").map((r) => [r.storage, r] as const).reverse());
 
 export interface SimulationOptions {
   /** Multiplies every simulated duration: 0.01 runs a 30 s grace period in 300 ms. */
@@ -37,12 +55,26 @@ export interface SimulationOptions {
   events?: boolean;
 }
 
-type Controller = (registry: Registry, events: SimEvents) => number;
+/** What changes since the last pass left for each controller to look at. */
+interface Dirty {
+  deployments: Set<string>;
+  replicaSets: Set<string>;
+  daemonSets: Set<string>;
+  /** Whether a pod started waiting for a node or room was freed: the scheduler tries the waiting pods again. */
+  schedule: boolean;
+  /** Objects whose owners (or, for pods, node) may be gone. */
+  orphans: Map<string, ObjectRef>;
+}
+
+const cleanSlate = (): Dirty => ({ deployments: new Set(), replicaSets: new Set(), daemonSets: new Set(), schedule: false, orphans: new Map() });
+const keyOf = (obj: { metadata: { namespace?: string | undefined; name?: string | undefined } }) => `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
 
 export class Simulation {
   readonly timeScale: number;
   private readonly podStartupSeconds: number;
-  private readonly controllers: Controller[];
+  private readonly enabled: { deployments: boolean; replicaSets: boolean; daemonSets: boolean; scheduler: boolean; garbageCollector: boolean };
+  private readonly index = new ClusterIndex();
+  private dirty = cleanSlate();
   private readonly kubelet: boolean;
   private readonly startTimers = new Map<string, NodeJS.Timeout>();
   private readonly deleteTimers = new Map<string, { timer: NodeJS.Timeout; due: number }>();
@@ -54,9 +86,6 @@ export class Simulation {
   private readonly kubeletEvents: EventRecorder;
   /** Pods bound to a node that has no pod CIDR yet, by node: they start once it has one. */
   private readonly waitingForNetwork = new Map<string, Set<string>>();
-  /** Pods bound to each node, kept from the store's changes (the network plugin looks at its node's only). */
-  private readonly podsByNode = new Map<string, Map<string, Pod>>();
-  private readonly nodeOfPod = new Map<string, string>();
   /** When the last controller pass ended, and how long it took: passes are spaced by their own cost. */
   private lastPass = { endedAt: 0, tookMs: 0 };
   private readonly killed = new Set<string>();
@@ -78,22 +107,23 @@ export class Simulation {
       daemonSet: new EventRecorder(registry, "daemonset-controller", events),
     };
     this.kubeletEvents = new EventRecorder(registry, "kubelet", events);
-    const enabled = (flag: boolean | undefined) => flag ?? true;
-    this.controllers = [
-      ...(enabled(options.deployments) ? [reconcileDeployments] : []),
-      ...(enabled(options.replicaSets) ? [reconcileReplicaSets] : []),
-      ...(enabled(options.daemonSets) ? [reconcileDaemonSets] : []),
-      ...(enabled(options.scheduler) ? [schedulePods] : []),
-      ...(enabled(options.garbageCollector) ? [collectGarbage] : []),
-    ];
+    this.enabled = {
+      deployments: options.deployments ?? true,
+      replicaSets: options.replicaSets ?? true,
+      daemonSets: options.daemonSets ?? true,
+      scheduler: options.scheduler ?? true,
+      garbageCollector: options.garbageCollector ?? true,
+    };
   }
 
   start(): void {
     this.unsubscribe = this.registry.store.subscribe((change) => this.onChange(change));
-    for (const pod of this.registry.store.peekAll(PODS.storage)) {
-      this.indexPod(asPod(pod), false);
-      this.watchPod(asPod(pod));
+    // what is stored already is looked at once, as an informer's initial list is
+    const revision = this.registry.store.currentRevision();
+    for (const storage of new Set([...RESOURCE_OF_STORAGE.keys()])) {
+      for (const object of this.registry.store.peekAll(storage)) this.markDirty({ type: "ADDED", storage, revision, object });
     }
+    for (const pod of this.registry.store.peekAll(PODS.storage)) this.watchPod(asPod(pod));
     if (this.kubelet) {
       for (const node of this.registry.store.peekAll(NODES.storage)) this.watchNode(node.metadata.name ?? "");
       this.renewLeases();
@@ -125,11 +155,10 @@ export class Simulation {
   }
 
   private onChange(change: StoredChange): void {
+    if (change.storage === "events") return;
+    this.markDirty(change);
     if (QUIET_STORAGE.has(change.storage)) return;
-    if (change.storage === PODS.storage) {
-      this.indexPod(asPod(change.object), change.type === "DELETED");
-      this.watchPod(asPod(change.object), change.type === "DELETED");
-    }
+    if (change.storage === PODS.storage) this.watchPod(asPod(change.object), change.type === "DELETED");
     if (change.storage === NODES.storage && this.kubelet) {
       const name = change.object.metadata.name ?? "";
       if (change.type === "DELETED") this.schedulable.delete(name);
@@ -205,32 +234,98 @@ export class Simulation {
     this.scheduled = wait > 1 ? (setTimeout(run, wait) as unknown as NodeJS.Immediate) : setImmediate(run);
   }
 
+  /** Indexes a change and notes which controllers have something to look at because of it. */
+  private markDirty(change: StoredChange): void {
+    const { object, storage, type } = change;
+    const { freedRoom, awaitsScheduling } = this.index.apply(change);
+    if (QUIET_STORAGE.has(storage)) return;
+    const dirty = this.dirty;
+    const controller = controllerOf(object);
+    const ownerKey = `${object.metadata.namespace ?? ""}/${controller?.name ?? ""}`;
+    if (storage === DEPLOYMENTS.storage) dirty.deployments.add(keyOf(object));
+    if (storage === REPLICASETS.storage) {
+      dirty.replicaSets.add(keyOf(object));
+      if (controller?.kind === "Deployment") dirty.deployments.add(ownerKey);
+    }
+    if (storage === DAEMONSETS.storage) dirty.daemonSets.add(keyOf(object));
+    if (storage === PODS.storage) {
+      if (controller?.kind === "ReplicaSet") dirty.replicaSets.add(ownerKey);
+      if (controller?.kind === "DaemonSet") dirty.daemonSets.add(ownerKey);
+      if (freedRoom || awaitsScheduling) dirty.schedule = true;
+    }
+    if (storage === NODES.storage) {
+      dirty.schedule = true;
+      for (const ds of this.registry.store.peekAll(DAEMONSETS.storage)) dirty.daemonSets.add(keyOf(ds));
+      if (type === "DELETED") for (const pod of this.index.podsOn(object.metadata.name ?? "")) this.noteOrphan({ storage: PODS.storage, namespace: pod.metadata.namespace, name: pod.metadata.name ?? "" });
+    }
+    if (type === "DELETED") for (const dependent of this.index.dependents(object.metadata.uid)) this.noteOrphan(dependent);
+    else if ((object.metadata.ownerReferences?.length ?? 0) > 0 || (storage === PODS.storage && asPod(object).spec?.nodeName)) {
+      this.noteOrphan({ storage, namespace: object.metadata.namespace, name: object.metadata.name ?? "" });
+    }
+  }
+
+  private noteOrphan(ref: ObjectRef): void {
+    this.dirty.orphans.set(refKey(ref), ref);
+  }
+
   private reconcile(): void {
-    // writes trigger onChange, which schedules the next pass; one pass per turn keeps the loop fair
+    // writes trigger onChange, which marks what they touched and schedules the next pass; one pass per turn keeps the loop fair
     const started = performance.now();
-    for (const controller of this.controllers) controller(this.registry, this.events);
+    const dirty = this.dirty;
+    this.dirty = cleanSlate();
+    this.runControllers(dirty);
     const ended = performance.now();
     this.lastPass = { endedAt: ended, tookMs: ended - started };
     if (!this.scheduled) this.maybeIdle();
   }
 
-  private indexPod(pod: Pod, deleted: boolean): void {
-    const key = `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
-    const before = this.nodeOfPod.get(key);
-    const nodeName = deleted ? undefined : pod.spec?.nodeName;
-    if (before !== undefined && before !== nodeName) {
-      const pods = this.podsByNode.get(before);
-      pods?.delete(key);
-      if (pods?.size === 0) this.podsByNode.delete(before);
+  /** One pass: the controllers, in kube-controller-manager's order of dependence, each over what changed for it. */
+  private runControllers(dirty: Dirty): void {
+    const store = this.registry.store;
+    const controlled = <T>(storage: string, owner: { metadata: { uid?: string | undefined } }): T[] =>
+      this.index
+        .dependents(owner.metadata.uid)
+        .filter((ref) => ref.storage === storage)
+        .map((ref) => store.peek(storage, ref.namespace, ref.name))
+        .filter((obj): obj is KubeObject => obj !== undefined && controllerOf(obj)?.uid === owner.metadata.uid) as T[];
+    const peekKey = (storage: string, key: string) => {
+      const [namespace = "", name = ""] = key.split("/");
+      return store.peek(storage, namespace, name);
+    };
+    if (this.enabled.deployments) {
+      for (const key of dirty.deployments) {
+        const deployment = peekKey(DEPLOYMENTS.storage, key) as Deployment | undefined;
+        if (deployment) syncDeployment(this.registry, deployment, controlled<ReplicaSet>(REPLICASETS.storage, deployment), this.events);
+      }
     }
-    if (nodeName === undefined) {
-      this.nodeOfPod.delete(key);
-      return;
+    if (this.enabled.replicaSets) {
+      for (const key of dirty.replicaSets) {
+        const rs = peekKey(REPLICASETS.storage, key) as ReplicaSet | undefined;
+        if (rs) syncReplicaSet(this.registry, rs, controlled<Pod>(PODS.storage, rs), this.events);
+      }
     }
-    this.nodeOfPod.set(key, nodeName);
-    const pods = this.podsByNode.get(nodeName) ?? new Map<string, Pod>();
-    pods.set(key, pod);
-    this.podsByNode.set(nodeName, pods);
+    if (this.enabled.daemonSets && dirty.daemonSets.size > 0) {
+      const nodes = store.peekAll(NODES.storage).map(asNode);
+      for (const key of dirty.daemonSets) {
+        const ds = peekKey(DAEMONSETS.storage, key) as DaemonSet | undefined;
+        if (ds) syncDaemonSet(this.registry, ds, nodes, controlled<Pod>(PODS.storage, ds), this.events);
+      }
+    }
+    if (this.enabled.scheduler && dirty.schedule) {
+      const pending = this.index.pendingPods();
+      if (pending.length > 0) {
+        const nodes = store.peekAll(NODES.storage).map(asNode);
+        const loads = new Map(nodes.map((n) => [n.metadata.name ?? "", { ...this.index.loadOf(n.metadata.name ?? "") }] as const));
+        schedulePods(this.registry, pending, nodes, loads, this.events);
+      }
+    }
+    if (this.enabled.garbageCollector) {
+      for (const ref of dirty.orphans.values()) {
+        const resource = RESOURCE_OF_STORAGE.get(ref.storage);
+        const obj = store.peek(ref.storage, ref.namespace, ref.name);
+        if (resource && obj) collectIfOrphaned(this.registry, resource, obj);
+      }
+    }
   }
 
   private maybeIdle(): void {
@@ -326,7 +421,7 @@ export class Simulation {
     if (!pod.spec?.hostNetwork) {
       // the network plugin hands out addresses from the node's pod CIDR; without one the pod waits
       const cidr = node.spec?.podCIDR;
-      const allocated = cidr ? allocatePodIp(cidr, [...(this.podsByNode.get(nodeName)?.values() ?? [])], nodeName) : undefined;
+      const allocated = cidr ? allocatePodIp(cidr, this.index.podsOn(nodeName), nodeName) : undefined;
       if (!allocated) {
         const waiting = this.waitingForNetwork.get(nodeName) ?? new Set<string>();
         waiting.add(`${namespace}/${name}/${uid}`);
