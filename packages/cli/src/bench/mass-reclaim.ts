@@ -96,6 +96,8 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
       allCordonedSeconds,
       allDrainedSeconds,
       apiRequestsPerNode: requestsPerNode,
+      // where the requests went, per reclaimed node
+      apiRequestsPerNodeByRoute: Object.fromEntries([...world.kube.stats.byRoute].sort(([, a], [, b]) => b - a).map(([route, n]) => [route, round(n / spec.nodes, 2)])),
       flowControl: { ...DEFAULT_FLOW_CONTROL, rejected: flowRejections(world.kube) },
       share429: round((world.kube.stats.byStatus.get(429) ?? 0) / Math.max(1, world.kube.stats.total), 3),
       pdbRefusals: spot.reduce((n, r) => n + (r.drain?.blockedByPdb ?? 0), 0),
