@@ -6,7 +6,7 @@
  * event, and nothing at all in a dry run.
  */
 import { ANNOTATIONS, EVENT_REASONS, METRICS, type TaintEffect, type TaintPurpose } from "../constants";
-import { KeyedMutex, mapWithLimit } from "../concurrency";
+import { allSettledOrThrow, KeyedMutex, mapWithLimit } from "../concurrency";
 import { drainNode, type DrainHold, type DrainReport } from "../drain/drain";
 import { ClusterRoom } from "../drain/room";
 import { BudgetGate } from "../drain/budget-gate";
@@ -217,7 +217,7 @@ export class ActionRunner {
     if (this.dryRun || (phase === "start" && !action.reportsStart)) return;
     const protection = action.protection;
     const protectedNode = phase === "start" && action.report.node && protection && (protection.taint || protection.cordoned);
-    await Promise.all([
+    await allSettledOrThrow([
       this.publishNotification(action, phase, extra),
       protectedNode ? this.publishOutcome(nodeProtectedEvent({ ...this.subject(action), node: action.report.node as string }, protection)) : undefined,
     ]);
