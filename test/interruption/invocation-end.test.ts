@@ -5,6 +5,7 @@
  * is frozen with the container and runs on in its next invocation, on nodes whose events were
  * handed back.
  */
+import { RecordLifecycleActionHeartbeatCommand } from "@aws-sdk/client-auto-scaling";
 import { DEMO_INTERRUPTED_INSTANCE, DEMO_INTERRUPTED_NODE, findResource, type KubeLocal, type ResourceType } from "@spot-manager/kube-local";
 import type { SQSBatchResponse } from "aws-lambda";
 import { afterEach, describe, expect, it } from "vitest";
@@ -112,4 +113,25 @@ describe("nothing an invocation started goes on after its answer", () => {
     expect(String(retried[0]?.extra["error"])).toMatch(new RegExp(`^list pods on ${SPOT[1].node.replace(/\./g, "\\.")}: request timed out after \\d+ ms`));
     expect(after.late).toEqual([]);
   });
+
+  it("a lifecycle heartbeat under way when the drain ends is over before the answer", async () => {
+    // Prepare: heartbeats every 10 s; the one the interval sends takes 5 s; the drain runs until the function's time is nearly up
+    world = await createWorld({ startAt: "2024-05-14T18:23:12Z", policy: { asgTerminate: { heartbeatIntervalSeconds: 10 } } });
+    await storefrontHeld(world.kube);
+    const beats: { startedAt: number; endedAt?: number }[] = [];
+    world.aws.autoscaling.on(RecordLifecycleActionHeartbeatCommand).callsFake(async () => {
+      const beat: { startedAt: number; endedAt?: number } = { startedAt: Date.now() };
+      beats.push(beat);
+      // the interval's beat (the second) is slow; the first and the one at the hand-over answer at once
+      if (beats.length === 2) await sleep(5_000);
+      beat.endedAt = Date.now();
+      return {};
+    });
+    // Act: 35 s left, so the drain stops 15 s from now and hands the rest to a follow-up
+    await world.invoke(world.sqs(fixture("asgTerminate")), 35_000);
+    const answeredAt = Date.now();
+    // Assess: the interval's heartbeat was sent during the drain, and had its answer before the function gave its own
+    expect(beats.length).toBeGreaterThanOrEqual(3);
+    for (const beat of beats) expect(beat.endedAt ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(answeredAt);
+  }, 45_000);
 });
