@@ -40,8 +40,8 @@ export interface WorldOptions {
   scheduler?: boolean;
   /** Reach the cluster as in AWS: DescribeCluster for the endpoint, an IAM token from STS presigning. */
   viaEks?: boolean;
-  /** The bearer token the handler presents (default: kube-local's admin token). */
-  kubeToken?: string;
+  /** The bearer token the handler presents (default: kube-local's admin token), or where it gets one for each request. */
+  kubeToken?: string | ((admin: string) => Promise<string>);
   /** Errors DescribeCluster answers first (with viaEks), as a throttled cold start sees. */
   clusterFailures?: unknown[];
   /** DEAD_LETTER_QUEUE_URL of the function (default: the DLQ below). */
@@ -52,6 +52,10 @@ export interface WorldOptions {
   onReplacementRequested?: (requested: ReplacementRequested) => void;
   /** OUTCOME_EVENT_BUS of the function (default: the account's default bus; null: no outcome events). */
   eventBus?: string | null;
+}
+
+async function bearer(configured: WorldOptions["kubeToken"], admin: string): Promise<string> {
+  return typeof configured === "function" ? configured(admin) : (configured ?? admin);
 }
 
 export const DLQ_URL = "https://sqs.us-west-2.amazonaws.com/123456789012/spot-manager-interruptions-dlq";
@@ -89,7 +93,7 @@ export async function createWorld(options: WorldOptions = {}): Promise<World> {
           clients: aws.clients,
           log: recorder,
           metrics: recorder,
-          ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: async () => options.kubeToken ?? kube.token } }),
+          ...(options.viaEks ? {} : { kubeEndpoint: { server: kube.url, ...(kube.caPem ? { caPem: kube.caPem } : {}), token: () => bearer(options.kubeToken, kube.token) } }),
           now,
           ...(options.onReplacementRequested ? { onReplacementRequested: options.onReplacementRequested } : {}),
         }),

@@ -2,7 +2,7 @@ export * from "./constants";
 export * from "./errors";
 export * from "./events";
 export * from "./observability";
-export { mapWithLimit, sleep } from "./concurrency";
+export { allSettledOrThrow, mapWithLimit, sleep } from "./concurrency";
 export { KubeGateway, classify, type KubeEndpoint, type KubeResult, type KubeRequest, type Outcome, type GatewayOptions, type RequestInfo } from "./kube/gateway";
 export { KubeApi, type EvictionResult, type PatchType } from "./kube/api";
 export { changeNode, hasTaint, taintsOf, type NodeChange, type NodePlan, type NodePlanner } from "./kube/node-state";

@@ -511,6 +511,37 @@ describe("drainNode and API trouble", () => {
     expect(podsOnNode(kube).map(refOf)).toEqual(pods);
   });
 
+  it("an eviction request that cannot be made is asked again: the drain never throws, and none of its evictions outlives it", async () => {
+    // Prepare: three replicas under a budget that lets none go; once it refused one, the token for one request cannot be had
+    const seed = oneNode();
+    addDeployment(seed, { name: "web", replicas: 3, terminationGracePeriodSeconds: 0, pdb: { minAvailable: 3 } });
+    const kube = await cluster(seed);
+    const pods = podsOnNode(kube).map(refOf);
+    kube.stats.reset();
+    let refused = 0;
+    const client = connect(kube, {}, {
+      token: async () => {
+        if (refused === 0 && evictions(kube).some((r) => r.status === 429)) {
+          refused += 1;
+          throw new Error("credentials could not be loaded to sign the token");
+        }
+        return kube.token;
+      },
+    });
+    // Act
+    const report = await drain(client, { deadline: Date.now() + 2_000, policy: DEFAULT_DRAIN_POLICY });
+    const answered = kube.stats.total;
+    await sleep(1_500);
+    // Assess: a report, every pod left with why (its budget, or the request that could not be made), and not one request after it
+    expect(refused).toBe(1);
+    expect(report).toMatchObject({ evicted: [], failed: [], complete: false });
+    expect(names(report.remaining)).toEqual(names(pods));
+    for (const left of report.left) {
+      expect(left.reason === "pdb-blocked" || (left.reason === "eviction-failing" && left.why.includes("eviction request not made: credentials could not be loaded"))).toBe(true);
+    }
+    expect(kube.stats.total).toBe(answered);
+  });
+
   it("with the deadline already past asks for no eviction", async () => {
     const { kube, pods } = await simpleNode();
     const client = connect(kube);

@@ -667,6 +667,26 @@ describe("KubeApi", () => {
 });
 
 describe("priority connections", () => {
+  it("a request queued behind busy connections is dropped at its deadline, never sent after it", async () => {
+    // Prepare: one connection, held by a pod list for 2.5 s
+    const kube = await cluster();
+    kube.faults.add({ match: { verb: "list", resource: "pods" }, effect: { kind: "latency", ms: 2_500 } });
+    const { gateway } = connect(kube, { maxSockets: 1 });
+    const holding = gateway.send({ method: "GET", path: "/api/v1/pods" });
+    await new Promise((r) => setTimeout(r, 50));
+    // Act: a request with a second left waits for that connection
+    const started = Date.now();
+    const queued = await gateway.send({ method: "GET", path: "/api/v1/namespaces/shop/pods", deadline: started + 1_000 });
+    const waited = Date.now() - started;
+    await holding;
+    await new Promise((r) => setTimeout(r, 100));
+    // Assess: given up at its time, and the API server never saw it
+    expect(queued).toMatchObject({ outcome: "network-error", attempts: 1 });
+    expect(queued.failure).toMatch(/timed out after 1000 ms/);
+    expect(waited).toBeLessThan(1_800);
+    expect(kube.stats.log.map((r) => r.path)).toEqual(["/api/v1/pods"]);
+  });
+
   it("a node read is not queued behind bulk requests that fill the connection pool", async () => {
     // Prepare: two connections for bulk work, each pod list held for a second
     const kube = await cluster();

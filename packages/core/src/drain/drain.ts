@@ -8,7 +8,8 @@
  * policy's call. The report lists every pod left on the node and why; `complete` means none is.
  */
 import { mapWithLimit } from "../concurrency";
-import type { KubeApi } from "../kube/api";
+import { errorMessage } from "../errors";
+import type { EvictionResult, KubeApi } from "../kube/api";
 import { podRef, type Pod, type PodRef } from "../kube/types";
 import type { Log } from "../observability";
 import { BudgetGate, budgetGroupOf } from "./budget-gate";
@@ -211,7 +212,7 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
       let groupWaitMs = 0;
       const answer = await budgets.request(group, request.deadline, deps, async () => {
         const grace = graceFor(pod, request.policy, request.deadline - now());
-        const sent = await kube.evictPod(ref, { ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}), deadline: request.deadline });
+        const sent = await evict(kube, ref, grace, request.deadline);
         // told in the pod's turn, so the next pod of the group sees the gate as this answer left it
         if (sent.result === "evicted" || sent.result === "gone") budgets.passed(group);
         else if (sent.result === "blocked") groupWaitMs = budgets.refused(group, now(), (refusals) => pdbBackoffMs(refusals, deps.random, sent.retryAfterSeconds));
@@ -357,6 +358,19 @@ async function waitUntilGone(deps: DrainDeps, request: DrainRequest, pods: Map<s
     if (left <= 0) return remaining;
     await deps.sleep(Math.min(interval, left));
     interval = Math.min(1_000, interval * 2);
+  }
+}
+
+/**
+ * One eviction request. One that could not even be made (no token for it, say) is a failure of
+ * this pod's eviction, asked again as the deadline allows: a drain never throws for one pod, as it
+ * would leave the node's other evictions running with nobody waiting for them.
+ */
+async function evict(kube: KubeApi, ref: PodRef, grace: number | undefined, deadline: number): Promise<EvictionResult> {
+  try {
+    return await kube.evictPod(ref, { ...(grace !== undefined ? { gracePeriodSeconds: grace } : {}), deadline });
+  } catch (error) {
+    return { result: "failed", status: 0, message: `eviction request not made: ${errorMessage(error)}`, retryable: true };
   }
 }
 

@@ -10,6 +10,7 @@
  * One snapshot (a list of nodes and one of pods) serves every drain of the container for
  * `refreshMs`, so many held pods cost two requests per refresh, not two each.
  */
+import { allSettledOrThrow } from "../concurrency";
 import type { KubeApi } from "../kube/api";
 import type { Node, Pod } from "../kube/types";
 
@@ -168,7 +169,8 @@ export class ClusterRoom {
   }
 
   private async load(deadline?: number): Promise<void> {
-    const [nodes, pods] = await Promise.all([this.kube.listNodes({}, deadline), this.kube.listPods({}, deadline)]);
+    // both lists are over before a failure of either is told: no list pages on after the drain stopped waiting
+    const [nodes, pods] = await allSettledOrThrow([this.kube.listNodes({}, deadline), this.kube.listPods({}, deadline)]);
     const used = new Map<string, Capacity>();
     for (const pod of pods.filter(holdsRoom)) {
       const name = pod.spec?.nodeName ?? "";

@@ -240,18 +240,31 @@ export class KubeGateway {
   ): Promise<{ status: number; text: string; retryAfter?: number }> {
     const send = this.secure ? httpsRequest : httpRequest;
     return new Promise((resolve, reject) => {
-      const req = send(url, { method, headers, agent, timeout: timeoutMs }, (res: IncomingMessage) => {
+      let timer: NodeJS.Timeout | undefined = undefined;
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        reject(error);
+      };
+      const req = send(url, { method, headers, agent }, (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("error", reject);
+        res.on("error", fail);
         res.on("end", () => {
+          clearTimeout(timer);
           const header = res.headers["retry-after"];
           const retryAfter = header !== undefined && /^\d+$/.test(String(header)) ? Number(header) : undefined;
           resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), ...(retryAfter !== undefined ? { retryAfter } : {}) });
         });
       });
-      req.on("timeout", () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
-      req.on("error", reject);
+      // one clock for the whole exchange, from now: the wait for a free connection counts, so a
+      // request queued behind busy connections is dropped at its time, never sent after it (a
+      // socket's idle timeout starts only once the request has a connection)
+      timer = setTimeout(() => {
+        const error = new Error(`request timed out after ${timeoutMs} ms`);
+        req.destroy(error);
+        fail(error);
+      }, timeoutMs);
+      req.on("error", fail);
       req.end(payload);
     });
   }

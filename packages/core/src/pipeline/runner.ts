@@ -6,7 +6,7 @@
  * event, and nothing at all in a dry run.
  */
 import { ANNOTATIONS, EVENT_REASONS, METRICS, type TaintEffect, type TaintPurpose } from "../constants";
-import { KeyedMutex, mapWithLimit } from "../concurrency";
+import { allSettledOrThrow, KeyedMutex, mapWithLimit } from "../concurrency";
 import { drainNode, type DrainHold, type DrainReport } from "../drain/drain";
 import { ClusterRoom } from "../drain/room";
 import { BudgetGate } from "../drain/budget-gate";
@@ -217,7 +217,7 @@ export class ActionRunner {
     if (this.dryRun || (phase === "start" && !action.reportsStart)) return;
     const protection = action.protection;
     const protectedNode = phase === "start" && action.report.node && protection && (protection.taint || protection.cordoned);
-    await Promise.all([
+    await allSettledOrThrow([
       this.publishNotification(action, phase, extra),
       protectedNode ? this.publishOutcome(nodeProtectedEvent({ ...this.subject(action), node: action.report.node as string }, protection)) : undefined,
     ]);
@@ -447,8 +447,14 @@ export class ActionRunner {
     if (!lifecycle || this.dryRun) return work();
     const interval = this.deps.policy.asgTerminate.heartbeatIntervalSeconds * 1000;
     if (!action.continuation) await this.deps.lifecycle.heartbeat(lifecycle, action.event.instanceId);
+    // a heartbeat under way when the work ends is waited for: it must not run on into the next invocation
+    const beating = new Set<Promise<unknown>>();
     const timer = setInterval(() => {
-      this.deps.lifecycle.heartbeat(lifecycle, action.event.instanceId).catch((error: unknown) => action.log.warn("lifecycle heartbeat failed", { error: (error as Error).message }));
+      const beat = this.deps.lifecycle
+        .heartbeat(lifecycle, action.event.instanceId)
+        .catch((error: unknown) => action.log.warn("lifecycle heartbeat failed", { error: (error as Error).message }))
+        .finally(() => beating.delete(beat));
+      beating.add(beat);
     }, interval);
     try {
       return await work();
@@ -458,6 +464,7 @@ export class ActionRunner {
       throw error;
     } finally {
       clearInterval(timer);
+      await Promise.all(beating);
     }
   }
 

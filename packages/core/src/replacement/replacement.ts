@@ -22,7 +22,7 @@
  * everything is read and the decision reported; nothing is changed.
  */
 import { ANNOTATIONS, EVENT_REASONS, METRICS } from "../constants";
-import { KeyedMutex } from "../concurrency";
+import { allSettledOrThrow, KeyedMutex } from "../concurrency";
 import { CAPACITY_TAGS } from "../capacity/constants";
 import type { FallbackRule } from "../capacity/policy";
 import { errorMessage, PermanentError, RetryError } from "../errors";
@@ -163,7 +163,7 @@ export class Replacements {
     }
     // the reads go out together: at a two-minute warning every round trip counts
     const rule = trigger === "spot-interruption" ? this.fallbackRule(group) : undefined;
-    const [membership, named, shortfall] = await Promise.all([groups.membership(instanceId), groups.group(asg), rule ? this.readShortage(groups, action, rule, group, asg) : undefined]);
+    const [membership, named, shortfall] = await allSettledOrThrow([groups.membership(instanceId), groups.group(asg), rule ? this.readShortage(groups, action, rule, group, asg) : undefined]);
     const where = { group, autoScalingGroup: asg };
     if (!membership) {
       return own && own.state !== "failed"
@@ -230,7 +230,7 @@ export class Replacements {
     const onDemand = rule.onDemandGroup;
     const spec = this.deps.capacityPolicy?.groups[onDemand];
     try {
-      const [read, failures] = await Promise.all([
+      const [read, failures] = await allSettledOrThrow([
         spec?.type === "managed-node-group"
           ? groups.nodegroup(this.deps.clusterName, onDemand).then((ng) => ng && { tags: ng.tags, asg: ng.autoScalingGroups[0] })
           : groups.group(onDemand).then((g) => g && { tags: g.tags, asg: g.name }),

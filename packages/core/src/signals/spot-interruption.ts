@@ -45,15 +45,16 @@ async function handle(run: ActionRunner, action: Action): Promise<ActionReport> 
   // the replacement is asked for first, beside everything else: it takes the longest to arrive.
   // Pods with nowhere else to go wait for it on the node while the drain moves the others
   const replacing = isStop(action) ? undefined : run.startReplacement(action, target, node, "spot-interruption", until - run.deps.policy.replacement.releaseBeforeDeadlineSeconds * 1000);
-  if (action.reportsStart) {
-    // the capacity manager acts on this count: once per interruption, never for a duplicate, a redelivery or a continuation
-    const group = capacityGroupOf(target);
-    if (group) run.deps.metrics.add(METRICS.spotInterruptions, "Count", 1, { group });
-    await run.nodeEvent(action, node, EVENT_REASONS.spotInterruption, `Spot interruption warning (${action.event.spotAction ?? "terminate"}) for ${action.event.instanceId}; capacity is reclaimed at ${iso(eventDeadline)}`, "Warning");
-  }
-  await run.notify(action, "start");
   let report: DrainReport | undefined;
+  // from here on the replacement request runs beside the rest, and is over before the action is, however it ends
   try {
+    if (action.reportsStart) {
+      // the capacity manager acts on this count: once per interruption, never for a duplicate, a redelivery or a continuation
+      const group = capacityGroupOf(target);
+      if (group) run.deps.metrics.add(METRICS.spotInterruptions, "Count", 1, { group });
+      await run.nodeEvent(action, node, EVENT_REASONS.spotInterruption, `Spot interruption warning (${action.event.spotAction ?? "terminate"}) for ${action.event.instanceId}; capacity is reclaimed at ${iso(eventDeadline)}`, "Warning");
+    }
+    await run.notify(action, "start");
     report = policy.drain ? await run.drain(action, node, { until, eventDeadline, policy: policy.drainPolicy, ...(replacing?.hold ? { hold: replacing.hold } : {}) }) : undefined;
   } finally {
     await replacing?.outcome;
