@@ -542,6 +542,33 @@ describe("drainNode and API trouble", () => {
     expect(kube.stats.total).toBe(answered);
   });
 
+  it("when the pod list fails while it waits, asks again until the deadline, then reports the evicted pods as not confirmed gone instead of throwing", async () => {
+    // Prepare: the pods take 30 s to stop (no kubelet here), and once the evictions are made every pod list fails
+    const seed = oneNode();
+    addDeployment(seed, { name: "web", replicas: 2, terminationGracePeriodSeconds: 30 });
+    const kube = await cluster(seed);
+    const pods = podsOnNode(kube).map(refOf);
+    kube.stats.reset();
+    const unsubscribe = kube.stats.subscribe((entry) => {
+      if (entry.resource === "pods/eviction" && entry.status === 201 && evictions(kube).filter((r) => r.status === 201).length === pods.length) {
+        kube.faults.add({ match: { verb: "list", resource: "pods" }, effect: { kind: "status", code: 503 } });
+        unsubscribe();
+      }
+    });
+    const client = connect(kube, { maxAttempts: 1 });
+    const log = new Recorder();
+    // Act
+    const report = await drain(client, { deadline: Date.now() + 1_500, policy: DEFAULT_DRAIN_POLICY }, log);
+    // Assess
+    const failedLists = kube.stats.log.filter((r) => r.verb === "list" && r.resource === "pods" && r.status === 503);
+    expect(names(report.evicted)).toEqual(names(pods));
+    expect(report).toMatchObject({ complete: false, deadlineMet: false });
+    expect(failedLists.length).toBeGreaterThan(1);
+    expect(report.left.map((l) => l.reason)).toEqual(["terminating", "terminating"]);
+    expect(report.left[0]?.why).toMatch(/^evicted, not confirmed gone: the node's pods could not be listed/);
+    expect(log.lines.some((l) => l.level === "WARN" && l.message === "pods on the node could not be listed while waiting for them to go")).toBe(true);
+  });
+
   it("with the deadline already past asks for no eviction", async () => {
     const { kube, pods } = await simpleNode();
     const client = connect(kube);

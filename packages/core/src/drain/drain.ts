@@ -286,7 +286,8 @@ export async function drainNode(deps: DrainDeps, request: DrainRequest): Promise
     // pods never evicted are still there, as they were
     stillThere = [...stillThere, ...notEvicted.map((pod) => ({ pod, current: undefined }))];
   }
-  report.left = [...stillThere.map((s) => leftReason(s.pod, s.current, lastRefusal.get(key(s.pod)), now())), ...refusedLeft()];
+  const asked = new Set([...report.evicted, ...report.forceDeleted].map(key));
+  report.left = [...stillThere.map((s) => leftReason(s, lastRefusal.get(key(s.pod)), asked.has(key(s.pod)), now())), ...refusedLeft()];
   report.remaining = report.left.filter((l) => l.reason !== "refused-by-policy").map((l) => l.pod);
   report.complete = report.left.length === 0;
   report.retryable = report.left.filter((l) => l.reason !== "eviction-refused" && l.reason !== "refused-by-policy").map((l) => l.pod);
@@ -326,7 +327,12 @@ async function holdForRoom(deps: DrainDeps, request: DrainRequest, hold: DrainHo
 }
 
 /** Why a pod is still on the node: the last refusal, else what the pod itself shows. */
-function leftReason(ref: PodRef, current: Pod | undefined, refusal: { reason: LeftReason; why: string } | undefined, nowMs: number): LeftPod {
+function leftReason(still: StillThere, refusal: { reason: LeftReason; why: string } | undefined, evictedOrDeleted: boolean, nowMs: number): LeftPod {
+  const { pod: ref, current } = still;
+  if (still.unseen && evictedOrDeleted && !current?.metadata?.deletionTimestamp) {
+    // asked to go, but never seen going: the list that would tell failed
+    return { pod: ref, reason: "terminating", why: `evicted, not confirmed gone: the node's pods could not be listed (${still.unseen})` };
+  }
   const finalizers = current?.metadata?.finalizers ?? [];
   const deletion = current?.metadata?.deletionTimestamp;
   if (deletion && finalizers.length > 0 && Date.parse(deletion) <= nowMs) {
@@ -337,23 +343,52 @@ function leftReason(ref: PodRef, current: Pod | undefined, refusal: { reason: Le
   return { pod: ref, reason: "not-evicted", why: "not evicted before the deadline" };
 }
 
-/** The given pods still on the node, with their current state. */
-async function presentOf(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<{ pod: PodRef; current: Pod | undefined }[]> {
-  const onNode = new Map((await deps.kube.podsOnNode(request.node, Math.max(request.deadline, deps.now() + 5_000))).map((p) => [key(podRef(p)), p]));
-  return [...pods].filter(([k]) => onNode.has(k)).map(([k, pod]) => ({ pod, current: onNode.get(k) }));
+/** The given pods still on the node, with their current state; all of them, unconfirmed, when the list fails. */
+async function presentOf(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<StillThere[]> {
+  try {
+    const onNode = new Map((await deps.kube.podsOnNode(request.node, Math.max(request.deadline, deps.now() + 5_000))).map((p) => [key(podRef(p)), p]));
+    return [...pods].filter(([k]) => onNode.has(k)).map(([k, pod]) => ({ pod, current: onNode.get(k) }));
+  } catch (error) {
+    const why = (error as Error).message;
+    deps.log.warn("pods on the node could not be listed after deleting them", { node: request.node, error: why });
+    return [...pods.values()].map((pod) => ({ pod, current: undefined, unseen: why }));
+  }
+}
+
+/** A pod still on the node as last seen; `unseen` says why its going could not be confirmed. */
+interface StillThere {
+  pod: PodRef;
+  current: Pod | undefined;
+  unseen?: string;
 }
 
 /**
  * Polls the node's pod list (one request per round) until the given pods are gone or the
- * deadline passes.
+ * deadline passes. A list that fails (after the gateway's own retries) is asked again while time
+ * is left; at the deadline the wait ends with the pods as last seen, marked unconfirmed, so the
+ * report says what is known instead of the record going back to the queue without one.
  */
-async function waitUntilGone(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<{ pod: PodRef; current: Pod | undefined }[]> {
+async function waitUntilGone(deps: DrainDeps, request: DrainRequest, pods: Map<string, PodRef>): Promise<StillThere[]> {
   let interval = 100;
+  let lastSeen: StillThere[] = [...pods.values()].map((pod) => ({ pod, current: undefined }));
   for (;;) {
     if (pods.size === 0) return [];
-    const onNode = new Map((await deps.kube.podsOnNode(request.node, request.deadline)).map((p) => [key(podRef(p)), p]));
+    let listed: Pod[];
+    try {
+      listed = await deps.kube.podsOnNode(request.node, request.deadline);
+    } catch (error) {
+      const why = (error as Error).message;
+      const left = request.deadline - deps.now();
+      deps.log.warn("pods on the node could not be listed while waiting for them to go", { node: request.node, error: why, msLeft: left });
+      if (left <= 0) return lastSeen.map((s) => ({ ...s, unseen: why }));
+      await deps.sleep(Math.min(interval, left));
+      interval = Math.min(1_000, interval * 2);
+      continue;
+    }
+    const onNode = new Map(listed.map((p) => [key(podRef(p)), p]));
     const remaining = [...pods].filter(([k]) => onNode.has(k)).map(([k, pod]) => ({ pod, current: onNode.get(k) }));
     if (remaining.length === 0) return [];
+    lastSeen = remaining;
     const left = request.deadline - deps.now();
     if (left <= 0) return remaining;
     await deps.sleep(Math.min(interval, left));
