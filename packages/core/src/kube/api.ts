@@ -158,9 +158,12 @@ export class KubeApi {
   }
 
   /** Creates a core/v1 Event. */
-  async createEvent(event: KubeEvent): Promise<void> {
+  async createEvent(event: KubeEvent, deadline?: number): Promise<void> {
     const namespace = event.metadata?.namespace ?? "default";
-    await this.ok({ method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: { apiVersion: "v1", kind: "Event", ...event } }, `create event ${event.reason ?? ""}`);
+    await this.ok(
+      { method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: { apiVersion: "v1", kind: "Event", ...event }, ...(deadline ? { deadline } : {}) },
+      `create event ${event.reason ?? ""}`,
+    );
   }
 
   private async listAll<T>(path: string, selectors: { labelSelector?: string; fieldSelector?: string }, what: string, deadline?: number, priority = false): Promise<T[]> {

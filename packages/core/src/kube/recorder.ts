@@ -1,4 +1,4 @@
-/** Kubernetes Events on nodes and pods, written best-effort: a lost event never fails an action. */
+/** Kubernetes Events on nodes and pods, written best-effort and briefly: a lost event never fails or holds up an action. */
 import { randomBytes } from "node:crypto";
 import { PRODUCT } from "../constants";
 import type { Log } from "../observability";
@@ -7,11 +7,16 @@ import type { Node, PodRef } from "./types";
 
 export type EventType = "Normal" | "Warning";
 
+/** How long one Event may take, retries included: an Event is worth less than the time of the action it reports. */
+export const EVENT_WRITE_MS = 5_000;
+
 export interface RecorderOptions {
   /** reportingInstance: which function (and container) wrote it. */
   instance: string;
   now: () => Date;
   log: Log;
+  /** How long one Event may take, retries included; default EVENT_WRITE_MS. */
+  writeMs?: number;
 }
 
 function eventName(object: string, now: Date): string {
@@ -42,21 +47,22 @@ export class EventRecorder {
 
   private async write(namespace: string, involvedObject: Record<string, string>, objectName: string, reason: string, message: string, type: EventType, action: string): Promise<void> {
     const now = this.options.now();
+    const event = {
+      metadata: { name: eventName(objectName, now), namespace },
+      involvedObject,
+      reason,
+      message: message.slice(0, 1024),
+      type,
+      action,
+      source: { component: PRODUCT },
+      reportingComponent: PRODUCT,
+      reportingInstance: this.options.instance,
+      firstTimestamp: timestamp(now),
+      lastTimestamp: timestamp(now),
+      count: 1,
+    };
     try {
-      await this.kube.createEvent({
-        metadata: { name: eventName(objectName, now), namespace },
-        involvedObject,
-        reason,
-        message: message.slice(0, 1024),
-        type,
-        action,
-        source: { component: PRODUCT },
-        reportingComponent: PRODUCT,
-        reportingInstance: this.options.instance,
-        firstTimestamp: timestamp(now),
-        lastTimestamp: timestamp(now),
-        count: 1,
-      });
+      await this.kube.createEvent(event, now.getTime() + (this.options.writeMs ?? EVENT_WRITE_MS));
       this.written += 1;
     } catch (error) {
       this.options.log.warn("kubernetes event not recorded", { reason, object: objectName, error: (error as Error).message });
