@@ -24,9 +24,11 @@ const CI_SEEDS = { first: 101, runs: 5 };
 
 describe("spot-manager chaos", () => {
   it("plays the CI seeds with no violation, exercising duplicates, faults and continuations", { timeout: 240_000 }, async () => {
-    const summary = await chaos(CI_SEEDS.runs, CI_SEEDS.first);
+    const seen: number[] = [];
+    const summary = await chaos(CI_SEEDS.runs, CI_SEEDS.first, (run) => seen.push(run.seed), { parallel: 3 });
     expect(summary.violations).toEqual([]);
     expect(summary.runs).toBe(CI_SEEDS.runs);
+    expect(seen.sort((a, b) => a - b)).toEqual([101, 102, 103, 104, 105]);
     expect(summary.figures.invocations).toBeGreaterThan(CI_SEEDS.runs * 3);
     expect(summary.figures.evictions).toBeGreaterThan(0);
     expect(summary.figures.maxInvocationsPerEvent).toBeLessThanOrEqual(4);
