@@ -148,6 +148,8 @@ export function createInterruptionHandler(createRuntime: () => Promise<Interrupt
     try {
       return isSqsEvent(event) ? await handleBatch(ready, event, context) : await handleDirect(ready, event, context);
     } finally {
+      // the Events the invocation started are written (or given up, each within the invocation's time) before it answers
+      await ready.events.settled();
       ready.metrics.flush?.();
     }
   };

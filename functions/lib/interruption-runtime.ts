@@ -77,6 +77,8 @@ export interface InterruptionRuntime {
   config: InterruptionConfig;
   clients: AwsClients;
   kube: KubeApi;
+  /** Kubernetes Events, written in the background: the handler waits for them before it answers. */
+  events: EventRecorder;
   log: Log;
   metrics: Metrics & { flush?(): void };
   now: () => number;
@@ -131,6 +133,7 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
   const endpoint = options.kubeEndpoint ?? (await eksEndpoint(config, clients));
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const kube = new KubeApi(new KubeGateway(endpoint, { now, sleep }));
+  const events = new EventRecorder(kube, { instance: config.functionName, now: () => new Date(now()), log });
   const base: Omit<PipelineDeps, "policy"> = {
     clusterName: config.clusterName,
     kube,
@@ -139,7 +142,7 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
     notifier: config.topicArn ? new SnsNotifier(clients.sns, config.topicArn, log) : noNotifications,
     outcomes: config.eventBus ? new EventBridgeOutcomes(clients.eventbridge, { eventBus: config.eventBus, log, metrics, now, sleep, ...(options.random ? { random: options.random } : {}) }) : noOutcomes,
     followUps: followUpsFor(config, clients, now, log),
-    recorder: new EventRecorder(kube, { instance: config.functionName, now: () => new Date(now()), log }),
+    recorder: events,
     log,
     metrics,
     now,
@@ -154,6 +157,7 @@ export async function createInterruptionRuntime(options: RuntimeOptions): Promis
     config,
     clients,
     kube,
+    events,
     log,
     metrics,
     now,

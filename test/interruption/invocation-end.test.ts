@@ -114,6 +114,30 @@ describe("nothing an invocation started goes on after its answer", () => {
     expect(after.late).toEqual([]);
   });
 
+  it("Events are written beside the action, not in its way: a slow Event write holds up no eviction, and every Event is stored when the handler answers", async () => {
+    // Prepare: every Event write takes 1.5 s
+    world = await createWorld();
+    const kube = world.kube;
+    kube.faults.add({ match: { verb: "create", resource: "events" }, effect: { kind: "latency", ms: 1_500 } });
+    const finished: { what: string; at: number }[] = [];
+    kube.stats.subscribe((r) => {
+      if (r.resource === "events" || r.resource === "pods/eviction") finished.push({ what: r.resource, at: Date.now() });
+    });
+    const after = answeredAfter(kube);
+    // Act
+    const response = (await world.invoke(world.sqs(fixture("spotInterruption")))) as SQSBatchResponse;
+    after.mark();
+    await sleep(500);
+    // Assess: the first eviction was answered before any Event was, yet the Events are all there at the answer
+    const firstEviction = finished.find((f) => f.what === "pods/eviction")?.at ?? Number.POSITIVE_INFINITY;
+    const firstEvent = finished.find((f) => f.what === "events")?.at ?? Number.POSITIVE_INFINITY;
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(firstEviction).toBeLessThan(firstEvent);
+    const reasons = kube.list("events", "default").filter((e) => (e["involvedObject"] as { name?: string }).name === DEMO_INTERRUPTED_NODE).map((e) => e["reason"]);
+    expect(reasons).toEqual(expect.arrayContaining(["SpotInterruption", "DrainStarted", "DrainSucceeded"]));
+    expect(after.late).toEqual([]);
+  });
+
   it("a lifecycle heartbeat under way when the drain ends is over before the answer", async () => {
     // Prepare: heartbeats every 10 s; the one the interval sends takes 5 s; the drain runs until the function's time is nearly up
     world = await createWorld({ startAt: "2024-05-14T18:23:12Z", policy: { asgTerminate: { heartbeatIntervalSeconds: 10 } } });

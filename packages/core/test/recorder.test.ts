@@ -1,4 +1,4 @@
-/** Kubernetes Events from spot-manager: written to kube-local, never failing or holding up the action that reports them. */
+/** Kubernetes Events from spot-manager: written to kube-local in the background, never failing or holding up the action that reports them. */
 import { startKubeLocal, type KubeLocal } from "@spot-manager/kube-local";
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeApi } from "../src/kube/api";
@@ -29,18 +29,31 @@ describe("EventRecorder", () => {
   it("writes a node Event as kube-apiserver stores it, naming spot-manager as its source", async () => {
     const { kube, recorder, node } = await recorderOn();
     await recorder.onNode(node, "SpotInterruption", "Spot interruption warning", "Warning");
+    await recorder.settled();
     const [event] = kube.list("events", "default").filter((e) => e["reason"] === "SpotInterruption");
     expect(event).toMatchObject({ type: "Warning", involvedObject: { kind: "Node", name: node.metadata?.name }, source: { component: "spot-manager" }, reportingInstance: "spot-manager-interruption" });
     expect(recorder.written).toBe(1);
   });
 
-  it("gives up on an Event the API server does not answer within its time, logs it, and lets the action go on", async () => {
+  it("never holds up the caller: a slow API server delays settled(), which gives up at the write's time and logs it", async () => {
     const { kube, log, recorder, node } = await recorderOn(600);
     kube.faults.add({ match: { verb: "create", resource: "events" }, effect: { kind: "latency", ms: 30_000 } });
     const started = Date.now();
     await recorder.onNode(node, "DrainStarted", "Draining");
+    const startedIn = Date.now() - started;
+    await recorder.settled();
+    expect(startedIn).toBeLessThan(50);
     expect(Date.now() - started).toBeLessThan(3_000);
     expect(recorder.written).toBe(0);
     expect(log.lines.find((l) => l.message === "kubernetes event not recorded")).toMatchObject({ level: "WARN", extra: { reason: "DrainStarted" } });
+  });
+
+  it("writes nothing it has no time for: an Event whose bound is under a second away is logged and not sent", async () => {
+    const { kube, log, recorder, node } = await recorderOn();
+    kube.stats.reset();
+    await recorder.onNode(node, "DrainSucceeded", "Drained", "Normal", { until: Date.now() + 500 });
+    await recorder.settled();
+    expect(kube.stats.count("create", "events")).toBe(0);
+    expect(log.lines.find((l) => l.message === "kubernetes event not recorded")).toMatchObject({ extra: { reason: "DrainSucceeded", error: "no time left in this invocation" } });
   });
 });

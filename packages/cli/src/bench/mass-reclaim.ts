@@ -80,6 +80,12 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
       const why = `${String(line.extra["errorName"])}: ${message}`;
       retried[why] = (retried[why] ?? 0) + 1;
     }
+    // Kubernetes Events are best-effort: how many were given up, and why
+    const eventsNotRecorded: Record<string, number> = {};
+    for (const line of world.log.lines.filter((l) => l.message === "kubernetes event not recorded")) {
+      const why = `${String(line.extra["reason"])}: ${String(line.extra["error"]).replace(/\d+(\.\d+)?/g, "#").slice(0, 100)}`;
+      eventsNotRecorded[why] = (eventsNotRecorded[why] ?? 0) + 1;
+    }
     const allCordonedSeconds = round((Math.max(...cordoned) - started) / 1000, 2);
     const allDrainedSeconds = round((Math.max(...drained) - started) / 1000, 2);
     const requestsPerNode = round(world.kube.stats.total / spec.nodes, 1);
@@ -106,6 +112,7 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
       podsLeftByReason: leftReasons,
       recordsReturnedToQueue: failures,
       recordsReturnedBecause: retried,
+      eventsNotRecorded,
       targets,
       // every node handled, every drain over in time, and nothing left but what a budget kept
       met:

@@ -6,7 +6,7 @@
  * event, and nothing at all in a dry run.
  */
 import { ANNOTATIONS, EVENT_REASONS, METRICS, type TaintEffect, type TaintPurpose } from "../constants";
-import { allSettledOrThrow, KeyedMutex, mapWithLimit } from "../concurrency";
+import { allSettledOrThrow, KeyedMutex } from "../concurrency";
 import { drainNode, type DrainHold, type DrainReport } from "../drain/drain";
 import { ClusterRoom } from "../drain/room";
 import { BudgetGate } from "../drain/budget-gate";
@@ -25,6 +25,9 @@ import type { Action } from "./action";
 import type { ActionReport, PipelineDeps } from "./context";
 import { ledgerEntry, ledgerHas, ledgerWith } from "./ledger";
 import { describeTaint, taintFor, taintValue } from "./taints";
+
+/** How long before the function's time is up every Event write is over. */
+const EVENTS_END_BEFORE_LIMIT_MS = 2_000;
 
 export interface Protection {
   purpose: TaintPurpose;
@@ -206,7 +209,16 @@ export class ActionRunner {
 
   async nodeEvent(action: Action, node: Node, reason: string, message: string, type: "Normal" | "Warning" = "Normal"): Promise<void> {
     if (this.dryRun) return;
-    await this.deps.recorder.onNode(node, reason, action.event.drill ? `Drill: ${message}` : message, type);
+    await this.deps.recorder.onNode(node, reason, action.event.drill ? `Drill: ${message}` : message, type, { until: this.eventsUntil(action) });
+  }
+
+  /**
+   * Events are written in the background, and the handler waits for them before it answers: each
+   * may take until shortly before the function's own time is up (the hand-over's Events are written
+   * inside the time the function keeps for itself at its end).
+   */
+  private eventsUntil(action: Action): number {
+    return action.invocation.deadline - EVENTS_END_BEFORE_LIMIT_MS;
   }
 
   /**
@@ -381,11 +393,9 @@ export class ActionRunner {
   private async podEvents(action: Action, node: string, report: DrainReport): Promise<void> {
     const { deps } = this;
     if (!deps.policy.podEvents) return;
-    const notes = [
-      ...report.evicted.map((pod) => () => deps.recorder.onPod(pod, EVENT_REASONS.evicted, `Evicted by spot-manager: ${action.event.kind} of ${action.event.instanceId} (node ${node}, event ${action.event.eventId})`)),
-      ...report.forceDeleted.map((pod) => () => deps.recorder.onPod(pod, EVENT_REASONS.forceDeleted, `Deleted with grace 0 at the ${action.event.kind} deadline of node ${node}`, "Warning")),
-    ];
-    await mapWithLimit(notes, 16, (write) => write());
+    const until = this.eventsUntil(action);
+    for (const pod of report.evicted) await deps.recorder.onPod(pod, EVENT_REASONS.evicted, `Evicted by spot-manager: ${action.event.kind} of ${action.event.instanceId} (node ${node}, event ${action.event.eventId})`, "Normal", { until });
+    for (const pod of report.forceDeleted) await deps.recorder.onPod(pod, EVENT_REASONS.forceDeleted, `Deleted with grace 0 at the ${action.event.kind} deadline of node ${node}`, "Warning", { until });
   }
 
   /**
