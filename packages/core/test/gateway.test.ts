@@ -704,4 +704,28 @@ describe("priority connections", () => {
     expect(node?.metadata?.name).toBe(NODE_A);
     expect(nodeMs).toBeLessThan(800);
   });
+
+  it("an Event is not queued behind bulk requests, nor takes a connection node requests need", async () => {
+    // Prepare: two connections for bulk work, each pod list held for a second; Events slow too
+    const kube = await cluster();
+    kube.faults.add({ match: { resource: "pods" }, effect: { kind: "latency", ms: 1_000 } });
+    kube.faults.add({ match: { resource: "events" }, effect: { kind: "latency", ms: 1_000 } });
+    const { gateway } = connect(kube, { maxSockets: 2 });
+    const api = new KubeApi(gateway);
+    const event = (n: number) => ({ metadata: { name: `node-a.${n}`, namespace: "default" }, involvedObject: { kind: "Node", name: NODE_A }, reason: "DrainStarted", message: "Draining", type: "Normal" });
+    // Act: six slow lists take both bulk connections (and queue); then an Event is written, and eight more take the report connections while a node is read
+    const lists = Array.from({ length: 6 }, () => api.podsOnNode(NODE_A));
+    await new Promise((r) => setTimeout(r, 50));
+    const started = Date.now();
+    await api.createEvent(event(0));
+    const eventMs = Date.now() - started;
+    const more = Array.from({ length: 8 }, (_, n) => api.createEvent(event(n + 1)));
+    const nodeStarted = Date.now();
+    await api.getNode(NODE_A);
+    const nodeMs = Date.now() - nodeStarted;
+    await Promise.all([...lists, ...more]);
+    // Assess: the Event took its own second, not the three of the bulk queue; the node read waited for neither
+    expect(eventMs).toBeLessThan(1_800);
+    expect(nodeMs).toBeLessThan(800);
+  });
 });

@@ -161,7 +161,7 @@ export class KubeApi {
   async createEvent(event: KubeEvent, deadline?: number): Promise<void> {
     const namespace = event.metadata?.namespace ?? "default";
     await this.ok(
-      { method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: { apiVersion: "v1", kind: "Event", ...event }, ...(deadline ? { deadline } : {}) },
+      { method: "POST", path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`, body: { apiVersion: "v1", kind: "Event", ...event }, report: true, ...(deadline ? { deadline } : {}) },
       `create event ${event.reason ?? ""}`,
     );
   }

@@ -62,6 +62,8 @@ export interface KubeRequest {
   retry?: boolean;
   /** Sent over connections of its own, never queued behind bulk work (a cordon behind a node's evictions). */
   priority?: boolean;
+  /** Reports (Kubernetes Events): over a few connections of their own, so they neither wait behind evictions nor take a cordon's connection. */
+  report?: boolean;
 }
 
 export interface RequestInfo {
@@ -89,6 +91,8 @@ export interface GatewayOptions {
 
 /** Connections kept apart for priority requests: few are needed, as they are few. */
 const PRIORITY_SOCKETS = 8;
+/** Connections kept apart for reports (Events): a handful per drain at most. */
+const REPORT_SOCKETS = 8;
 
 const RETRYABLE: ReadonlySet<Outcome> = new Set(["throttled", "server-error", "unavailable", "network-error"]);
 
@@ -123,6 +127,8 @@ export class KubeGateway {
   private readonly agent: HttpAgent | HttpsAgent;
   /** Connections for priority requests (node reads and writes), so evictions never hold a cordon up. */
   private readonly priorityAgent: HttpAgent | HttpsAgent;
+  /** Connections for reports (Events). */
+  private readonly reportAgent: HttpAgent | HttpsAgent;
   private readonly secure: boolean;
   private readonly opts: Required<Omit<GatewayOptions, "onRequest">> & Pick<GatewayOptions, "onRequest">;
 
@@ -156,6 +162,7 @@ export class KubeGateway {
         : new HttpAgent({ keepAlive: true, maxSockets });
     this.agent = agent(this.opts.maxSockets);
     this.priorityAgent = agent(PRIORITY_SOCKETS);
+    this.reportAgent = agent(REPORT_SOCKETS);
   }
 
   /** Sends a request, retrying transient failures; never throws for an HTTP answer. */
@@ -189,6 +196,7 @@ export class KubeGateway {
   close(): void {
     this.agent.destroy();
     this.priorityAgent.destroy();
+    this.reportAgent.destroy();
   }
 
   private async attempt<T>(request: KubeRequest, attempt: number): Promise<KubeResult<T>> {
@@ -210,7 +218,7 @@ export class KubeGateway {
     // answers in time) and never past it (a hung one leaves time for what must follow)
     const timeoutMs = request.deadline !== undefined ? Math.max(1_000, Math.min(this.opts.maxRequestTimeoutMs, request.deadline - started)) : this.opts.requestTimeoutMs;
     try {
-      const { status, text, retryAfter } = await this.exchange(url, request.method, headers, payload, timeoutMs, request.priority ? this.priorityAgent : this.agent);
+      const { status, text, retryAfter } = await this.exchange(url, request.method, headers, payload, timeoutMs, request.priority ? this.priorityAgent : request.report ? this.reportAgent : this.agent);
       this.opts.onRequest?.({ method: request.method, path: url.pathname, status, ms: this.opts.now() - started, attempt });
       const json = parseJson(text);
       const error = status >= 300 ? (json as KubeStatus | undefined) : undefined;

@@ -13,7 +13,7 @@ import type { Node, PodRef } from "./types";
 export type EventType = "Normal" | "Warning";
 
 /** How long one Event may take at most, retries included. */
-export const EVENT_WRITE_MS = 30_000;
+export const EVENT_WRITE_MS = 60_000;
 /** An Event with less time than this before its bound is not started. */
 const MIN_WRITE_MS = 1_000;
 
