@@ -1,6 +1,6 @@
 import { PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { DEMO_INTERRUPTED_NODE, deploymentFixture, emptySeed, nodeFixture } from "../src/index";
+import { DEMO_INTERRUPTED_NODE, deploymentFixture, emptySeed, findResource, nodeFixture, type ResourceType } from "../src/index";
 import { eventually, failure, startHarness } from "./harness";
 
 const smp = setHeaderOptions("Content-Type", PatchStrategy.StrategicMergePatch);
@@ -137,6 +137,29 @@ describe("simulated kubelet and controllers", () => {
       body: { metadata: { name: "stray", ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "gone", uid: "00000000-0000-0000-0000-000000000000", controller: true }] }, spec: { containers: [{ name: "c", image: "busybox" }] } },
     });
     await eventually(() => failure(h.core.readNamespacedPod({ namespace: "shop", name: "stray" })).then((f) => f.code).catch(() => 200), (code) => code === 404);
+  });
+
+  it("replaces a pod its ReplicaSet no longer owns (its controller reference removed), as the ReplicaSet controller does", async () => {
+    const h = await startHarness({ simulation: { timeScale: 0.01 } });
+    const seed = emptySeed();
+    seed.namespaces.push("shop");
+    seed.nodes.push(nodeFixture({ name: "node-a", instanceId: "i-01", zone: "us-west-2a", instanceType: "m6i.large", capacityType: "ON_DEMAND", nodegroup: "base", internalIp: "10.0.0.1" }));
+    seed.deployments.push(deploymentFixture({ namespace: "shop", name: "web", replicas: 1 }).deployment);
+    await h.kube.seed(seed);
+    const [pod] = (await h.core.listNamespacedPod({ namespace: "shop" })).items;
+    await h.core.patchNamespacedPod({ namespace: "shop", name: pod!.metadata!.name!, body: [{ op: "remove", path: "/metadata/ownerReferences" }] }, setHeaderOptions("Content-Type", PatchStrategy.JsonPatch));
+    const pods = await eventually(async () => (await h.core.listNamespacedPod({ namespace: "shop" })).items, (items) => items.length === 2);
+    expect(pods.filter((p) => p.metadata?.ownerReferences?.[0]?.kind === "ReplicaSet")).toHaveLength(1);
+  });
+
+  it("garbage-collects a lease written for a node that does not exist", async () => {
+    const { kube } = await startHarness({ seed: "demo", simulation: { timeScale: 0.01 } });
+    const leases = findResource("coordination.k8s.io", "v1", "leases") as ResourceType;
+    kube.registry.create(leases, "kube-node-lease", {
+      metadata: { name: "ghost", namespace: "kube-node-lease", ownerReferences: [{ apiVersion: "v1", kind: "Node", name: "ghost", uid: "00000000-0000-0000-0000-0000000000aa" }] },
+      spec: { holderIdentity: "ghost", leaseDurationSeconds: 40 },
+    });
+    await eventually(() => kube.get("leases", "kube-node-lease", "ghost"), (lease) => lease === undefined);
   });
 
   it("removes the lease of a deleted node with the node", async () => {

@@ -4,7 +4,7 @@
  * each node with the node's load, and the pods the scheduler has yet to bind. A controller then
  * looks at what a change touched, not at the whole cluster.
  */
-import { asPod, type Pod } from "../objects";
+import { asPod, controllerOf, type Pod } from "../objects";
 import type { KubeObject } from "../wire";
 import type { StoredChange } from "../store";
 import { awaitsScheduling } from "./controllers";
@@ -17,6 +17,7 @@ export interface ObjectRef {
 }
 
 const PODS = "pods";
+const NODES = "nodes";
 
 export function refKey(ref: ObjectRef): string {
   return `${ref.storage}|${ref.namespace ?? ""}|${ref.name}`;
@@ -29,16 +30,22 @@ function podKey(pod: KubeObject): string {
 export class ClusterIndex {
   private readonly dependentsByOwner = new Map<string, Map<string, ObjectRef>>();
   private readonly ownersOf = new Map<string, string[]>();
+  /** The controller each object named at its last change, so a change of controller reaches the one it left. */
+  private readonly controllerOf = new Map<string, { kind: string; name: string }>();
   private readonly podsByNode = new Map<string, Map<string, Pod>>();
   private readonly nodeOfPod = new Map<string, string>();
   /** Each node's load, computed when asked and forgotten when a pod there changes. */
   private readonly loads = new Map<string, NodeLoad>();
   private readonly pending = new Map<string, Pod>();
 
-  /** Takes in one stored change; says whether a node's load went down or a pod waits for the scheduler. */
-  apply(change: StoredChange): { freedRoom: boolean; awaitsScheduling: boolean } {
-    this.indexOwners(change);
-    if (change.storage !== PODS) return { freedRoom: false, awaitsScheduling: false };
+  /**
+   * Takes in one stored change; says which controller the object had before it, whether a node's
+   * load went down, and whether a pod waits for the scheduler.
+   */
+  apply(change: StoredChange): { previousController: { kind: string; name: string } | undefined; freedRoom: boolean; awaitsScheduling: boolean } {
+    const previousController = this.indexOwners(change);
+    if (change.storage === NODES && change.type === "DELETED") this.loads.delete(change.object.metadata.name ?? "");
+    if (change.storage !== PODS) return { previousController, freedRoom: false, awaitsScheduling: false };
     const pod = asPod(change.object);
     const key = podKey(pod);
     const deleted = change.type === "DELETED";
@@ -63,7 +70,7 @@ export class ClusterIndex {
       this.podsByNode.set(nodeName, pods);
       this.loads.delete(nodeName);
     }
-    return { freedRoom, awaitsScheduling: waiting };
+    return { previousController, freedRoom, awaitsScheduling: waiting };
   }
 
   /** Objects that name `uid` among their owner references. */
@@ -95,25 +102,28 @@ export class ClusterIndex {
     return [...this.pending.values()];
   }
 
-  private indexOwners(change: StoredChange): void {
+  /** Indexes the object's owners; returns the controller it had before this change. */
+  private indexOwners(change: StoredChange): { kind: string; name: string } | undefined {
     const { metadata } = change.object;
     const ref: ObjectRef = { storage: change.storage, namespace: metadata.namespace, name: metadata.name ?? "" };
     const key = refKey(ref);
+    const previousController = this.controllerOf.get(key);
+    const controller = change.type === "DELETED" ? undefined : controllerOf(change.object);
+    if (controller) this.controllerOf.set(key, { kind: controller.kind, name: controller.name });
+    else this.controllerOf.delete(key);
     for (const uid of this.ownersOf.get(key) ?? []) {
       const dependents = this.dependentsByOwner.get(uid);
       dependents?.delete(key);
       if (dependents?.size === 0) this.dependentsByOwner.delete(uid);
     }
     const owners = change.type === "DELETED" ? [] : (metadata.ownerReferences ?? []).map((r) => r.uid).filter((uid) => uid);
-    if (owners.length === 0) {
-      this.ownersOf.delete(key);
-      return;
-    }
-    this.ownersOf.set(key, owners);
+    if (owners.length === 0) this.ownersOf.delete(key);
+    else this.ownersOf.set(key, owners);
     for (const uid of owners) {
       const dependents = this.dependentsByOwner.get(uid) ?? new Map<string, ObjectRef>();
       dependents.set(key, ref);
       this.dependentsByOwner.set(uid, dependents);
     }
+    return previousController;
   }
 }

@@ -66,13 +66,20 @@ function ownerRef(kind: string, apiVersion: string, owner: KubeObject): OwnerRef
   return { apiVersion, kind, name: owner.metadata.name ?? "", uid: owner.metadata.uid ?? "", controller: true, blockOwnerDeletion: true };
 }
 
-/** Ignores the conflicts and not-founds that races between controllers produce; they retry next pass. */
+/**
+ * Refusals a controller meets in the normal course and retries on a later change: conflicts and
+ * not-founds from races, invalid objects, and creates in a namespace being deleted (403), which
+ * upstream's controllers ignore as well.
+ */
+const EXPECTED_REFUSALS: ReadonlySet<number> = new Set([403, 404, 409, 422]);
+
+/** Ignores the refusals races and terminating namespaces produce; they retry next pass. */
 function tolerant(write: () => void): number {
   try {
     write();
     return 1;
   } catch (error) {
-    if (error instanceof ApiError && [404, 409, 422].includes(error.code)) return 0;
+    if (error instanceof ApiError && EXPECTED_REFUSALS.has(error.code)) return 0;
     throw error;
   }
 }
@@ -82,7 +89,7 @@ function attempt<T>(write: () => T): T | undefined {
   try {
     return write();
   } catch (error) {
-    if (error instanceof ApiError && [404, 409, 422].includes(error.code)) return undefined;
+    if (error instanceof ApiError && EXPECTED_REFUSALS.has(error.code)) return undefined;
     throw error;
   }
 }
@@ -337,7 +344,8 @@ export function schedulePods(registry: Registry, pending: readonly Pod[], nodes:
   return writes;
 }
 
-function ownerExists(registry: Registry, namespace: string | undefined, ref: OwnerReference): boolean {
+/** Whether the object a reference names exists, by name and uid (a reference to a kind not served counts as existing). */
+export function ownerExists(registry: Registry, namespace: string | undefined, ref: OwnerReference): boolean {
   const resource = resourceForKind(ref.kind, ref.apiVersion);
   if (!resource) return true; // unknown kinds are not ours to judge
   const owner = registry.store.peek(resource.storage, resource.namespaced ? namespace : undefined, ref.name);

@@ -13,6 +13,7 @@ import { clone, type KubeObject } from "../wire";
 import { ClusterIndex, refKey, type ObjectRef } from "./cluster-index";
 import {
   collectIfOrphaned,
+  ownerExists,
   DAEMONSETS,
   DEPLOYMENTS,
   NODES,
@@ -156,8 +157,11 @@ export class Simulation {
 
   private onChange(change: StoredChange): void {
     if (change.storage === "events") return;
-    this.markDirty(change);
-    if (QUIET_STORAGE.has(change.storage)) return;
+    const needsPass = this.markDirty(change);
+    if (QUIET_STORAGE.has(change.storage)) {
+      if (needsPass) this.kick();
+      return;
+    }
     if (change.storage === PODS.storage) this.watchPod(asPod(change.object), change.type === "DELETED");
     if (change.storage === NODES.storage && this.kubelet) {
       const name = change.object.metadata.name ?? "";
@@ -234,23 +238,33 @@ export class Simulation {
     this.scheduled = wait > 1 ? (setTimeout(run, wait) as unknown as NodeJS.Immediate) : setImmediate(run);
   }
 
-  /** Indexes a change and notes which controllers have something to look at because of it. */
-  private markDirty(change: StoredChange): void {
+  /**
+   * Indexes a change and notes which controllers have something to look at because of it; true
+   * when a pass is needed for it (a quiet kind's change needs one only when its owners are gone).
+   */
+  private markDirty(change: StoredChange): boolean {
     const { object, storage, type } = change;
-    const { freedRoom, awaitsScheduling } = this.index.apply(change);
-    if (QUIET_STORAGE.has(storage)) return;
+    const { previousController, freedRoom, awaitsScheduling } = this.index.apply(change);
+    const refs = object.metadata.ownerReferences ?? [];
+    if (QUIET_STORAGE.has(storage)) {
+      // a lease (say) is looked at when it names owners none of which exists any more
+      if (type === "DELETED" || refs.length === 0 || refs.some((ref) => ownerExists(this.registry, object.metadata.namespace, ref))) return false;
+      this.noteOrphan({ storage, namespace: object.metadata.namespace, name: object.metadata.name ?? "" });
+      return true;
+    }
     const dirty = this.dirty;
-    const controller = controllerOf(object);
-    const ownerKey = `${object.metadata.namespace ?? ""}/${controller?.name ?? ""}`;
+    // the controller named now and the one named before: a pod that leaves its ReplicaSet is missed by it
+    const controllers = [controllerOf(object), previousController].filter((c): c is { kind: string; name: string } => c !== undefined);
+    const controlledBy = (kind: string) => controllers.filter((c) => c.kind === kind).map((c) => `${object.metadata.namespace ?? ""}/${c.name}`);
     if (storage === DEPLOYMENTS.storage) dirty.deployments.add(keyOf(object));
     if (storage === REPLICASETS.storage) {
       dirty.replicaSets.add(keyOf(object));
-      if (controller?.kind === "Deployment") dirty.deployments.add(ownerKey);
+      for (const key of controlledBy("Deployment")) dirty.deployments.add(key);
     }
     if (storage === DAEMONSETS.storage) dirty.daemonSets.add(keyOf(object));
     if (storage === PODS.storage) {
-      if (controller?.kind === "ReplicaSet") dirty.replicaSets.add(ownerKey);
-      if (controller?.kind === "DaemonSet") dirty.daemonSets.add(ownerKey);
+      for (const key of controlledBy("ReplicaSet")) dirty.replicaSets.add(key);
+      for (const key of controlledBy("DaemonSet")) dirty.daemonSets.add(key);
       if (freedRoom || awaitsScheduling) dirty.schedule = true;
     }
     if (storage === NODES.storage) {
@@ -259,9 +273,10 @@ export class Simulation {
       if (type === "DELETED") for (const pod of this.index.podsOn(object.metadata.name ?? "")) this.noteOrphan({ storage: PODS.storage, namespace: pod.metadata.namespace, name: pod.metadata.name ?? "" });
     }
     if (type === "DELETED") for (const dependent of this.index.dependents(object.metadata.uid)) this.noteOrphan(dependent);
-    else if ((object.metadata.ownerReferences?.length ?? 0) > 0 || (storage === PODS.storage && asPod(object).spec?.nodeName)) {
+    else if (refs.length > 0 || (storage === PODS.storage && asPod(object).spec?.nodeName)) {
       this.noteOrphan({ storage, namespace: object.metadata.namespace, name: object.metadata.name ?? "" });
     }
+    return true;
   }
 
   private noteOrphan(ref: ObjectRef): void {
