@@ -8,7 +8,7 @@ import { asPod, controllerOf, type Pod } from "../objects";
 import type { KubeObject } from "../wire";
 import type { StoredChange } from "../store";
 import { awaitsScheduling } from "./controllers";
-import { holdsNode, podRequests, type NodeLoad } from "./placement";
+import { holdsNode, nodeLoads, type NodeLoad } from "./placement";
 
 export interface ObjectRef {
   storage: string;
@@ -23,8 +23,9 @@ export function refKey(ref: ObjectRef): string {
   return `${ref.storage}|${ref.namespace ?? ""}|${ref.name}`;
 }
 
-function podKey(pod: KubeObject): string {
-  return `${pod.metadata.namespace ?? ""}/${pod.metadata.name ?? ""}`;
+/** `namespace/name`, the key the simulation files namespaced objects under. */
+export function objectKey(obj: Pick<KubeObject, "metadata">): string {
+  return `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
 }
 
 export class ClusterIndex {
@@ -47,7 +48,7 @@ export class ClusterIndex {
     if (change.storage === NODES && change.type === "DELETED") this.loads.delete(change.object.metadata.name ?? "");
     if (change.storage !== PODS) return { previousController, freedRoom: false, awaitsScheduling: false };
     const pod = asPod(change.object);
-    const key = podKey(pod);
+    const key = objectKey(pod);
     const deleted = change.type === "DELETED";
     const waiting = !deleted && awaitsScheduling(pod);
     if (waiting) this.pending.set(key, pod);
@@ -85,14 +86,7 @@ export class ClusterIndex {
   loadOf(nodeName: string): NodeLoad {
     let load = this.loads.get(nodeName);
     if (!load) {
-      load = { pods: 0, cpu: 0, memory: 0 };
-      for (const pod of this.podsByNode.get(nodeName)?.values() ?? []) {
-        if (!holdsNode(pod)) continue;
-        const requests = podRequests(pod);
-        load.pods += 1;
-        load.cpu += requests.cpu;
-        load.memory += requests.memory;
-      }
+      load = nodeLoads(this.podsByNode.get(nodeName)?.values() ?? []).get(nodeName) ?? { pods: 0, cpu: 0, memory: 0 };
       this.loads.set(nodeName, load);
     }
     return load;

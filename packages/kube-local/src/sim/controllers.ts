@@ -309,13 +309,12 @@ export function awaitsScheduling(pod: Pod): boolean {
 }
 
 /**
- * Binds pending pods, oldest first, counting each binding in `loads`; leaves the reason on
- * PodScheduled when none fits.
+ * Binds the pods waiting for the scheduler (`awaitsScheduling`), oldest first, counting each
+ * binding in `loads`; leaves the reason on PodScheduled when none fits.
  */
 export function schedulePods(registry: Registry, pending: readonly Pod[], nodes: readonly Node[], loads: Map<string, NodeLoad>, events?: SimEvents): number {
   let writes = 0;
-  const queue = pending.filter(awaitsScheduling);
-  if (queue.length === 0) return 0;
+  const queue = [...pending];
   const candidates = nodes.filter((n) => !isTerminating(n)).sort((a, b) => (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
   queue.sort((a, b) => (a.metadata.creationTimestamp ?? "").localeCompare(b.metadata.creationTimestamp ?? "") || (a.metadata.name ?? "").localeCompare(b.metadata.name ?? ""));
   for (const pod of queue) {

@@ -10,7 +10,7 @@ import { RESOURCES, type ResourceType } from "../resources";
 import type { Registry } from "../registry";
 import type { StoredChange } from "../store";
 import { clone, type KubeObject } from "../wire";
-import { ClusterIndex, refKey, type ObjectRef } from "./cluster-index";
+import { ClusterIndex, objectKey as keyOf, refKey, type ObjectRef } from "./cluster-index";
 import {
   collectIfOrphaned,
   ownerExists,
@@ -68,7 +68,6 @@ interface Dirty {
 }
 
 const cleanSlate = (): Dirty => ({ deployments: new Set(), replicaSets: new Set(), daemonSets: new Set(), schedule: false, orphans: new Map() });
-const keyOf = (obj: { metadata: { namespace?: string | undefined; name?: string | undefined } }) => `${obj.metadata.namespace ?? ""}/${obj.metadata.name ?? ""}`;
 
 export class Simulation {
   readonly timeScale: number;
@@ -121,7 +120,7 @@ export class Simulation {
     this.unsubscribe = this.registry.store.subscribe((change) => this.onChange(change));
     // what is stored already is looked at once, as an informer's initial list is
     const revision = this.registry.store.currentRevision();
-    for (const storage of new Set([...RESOURCE_OF_STORAGE.keys()])) {
+    for (const storage of RESOURCE_OF_STORAGE.keys()) {
       for (const object of this.registry.store.peekAll(storage)) this.markDirty({ type: "ADDED", storage, revision, object });
     }
     for (const pod of this.registry.store.peekAll(PODS.storage)) this.watchPod(asPod(pod));
