@@ -8,7 +8,7 @@
 import { mapWithLimit } from "@spot-manager/core";
 import { benchWorld, DEFAULT_FLOW_CONTROL, flowRejections, spotWarning, sqsBatch } from "./harness";
 import { fleet } from "./seeds";
-import { round } from "./stats";
+import { countBy, round } from "./stats";
 
 const WINDOW_SECONDS = 120;
 
@@ -70,22 +70,18 @@ export async function benchMassReclaim(spec: MassReclaimSpec = MASS_RECLAIM_50) 
     const onReclaimed = new Set(sourceNodes.map((n) => n.name));
     const leftBehind = world.kube.list("pods").filter((p) => onReclaimed.has((p["spec"] as { nodeName?: string }).nodeName ?? "")).length;
     // why the drains left what they left: the target counts drains "where PDBs allow"
-    const leftReasons: Record<string, number> = {};
-    for (const r of spot) for (const left of r.drain?.left ?? []) leftReasons[left.reason] = (leftReasons[left.reason] ?? 0) + 1;
+    const leftReasons = countBy(spot.flatMap((r) => r.drain?.left ?? []), (left) => left.reason);
     const leftOnlyByBudgets = Object.keys(leftReasons).every((reason) => reason === "pdb-blocked");
     // why records went back to the queue, by the error the handler logged
-    const retried: Record<string, number> = {};
-    for (const line of world.log.lines.filter((l) => l.message === "action left for retry")) {
-      const message = String(line.extra["error"]).replace(/ip-[\w.-]+|i-[0-9a-f]{8,17}|[0-9a-f-]{36}|\d+(\.\d+)?/g, "#").slice(0, 120);
-      const why = `${String(line.extra["errorName"])}: ${message}`;
-      retried[why] = (retried[why] ?? 0) + 1;
-    }
+    const retried = countBy(
+      world.log.lines.filter((l) => l.message === "action left for retry"),
+      (line) => `${String(line.extra["errorName"])}: ${String(line.extra["error"]).replace(/ip-[\w.-]+|i-[0-9a-f]{8,17}|[0-9a-f-]{36}|\d+(\.\d+)?/g, "#").slice(0, 120)}`,
+    );
     // Kubernetes Events are best-effort: how many were given up, and why
-    const eventsNotRecorded: Record<string, number> = {};
-    for (const line of world.log.lines.filter((l) => l.message === "kubernetes event not recorded")) {
-      const why = `${String(line.extra["reason"])}: ${String(line.extra["error"]).replace(/\d+(\.\d+)?/g, "#").slice(0, 100)}`;
-      eventsNotRecorded[why] = (eventsNotRecorded[why] ?? 0) + 1;
-    }
+    const eventsNotRecorded = countBy(
+      world.log.lines.filter((l) => l.message === "kubernetes event not recorded"),
+      (line) => `${String(line.extra["reason"])}: ${String(line.extra["error"]).replace(/\d+(\.\d+)?/g, "#").slice(0, 100)}`,
+    );
     const allCordonedSeconds = round((Math.max(...cordoned) - started) / 1000, 2);
     const allDrainedSeconds = round((Math.max(...drained) - started) / 1000, 2);
     const requestsPerNode = round(world.kube.stats.total / spec.nodes, 1);

@@ -11,6 +11,16 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * f) / f;
 }
 
+/** How many items fall under each key. */
+export function countBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) {
+    const key = keyOf(item);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
 export function summary(samples: readonly number[]) {
   return {
     runs: samples.length,
